@@ -1,0 +1,37 @@
+# Two commands for a new user: `make demo` and `make test`. Both set up .venv/ first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-fast bench lint clean
+
+install: $(STAMP)
+
+# torch is pinned to the local CPU wheel and installed *before* the project, so the
+# project's looser torch requirement is already satisfied (no CUDA download).
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/mapper enumerate resnet50 --hw hardware/nnbaton-case-study.yaml --resolution 224 --report reports/demo-resnet50.md
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: install
+	$(BIN)/python bench/enumerate_zoo.py
+
+lint: install
+	$(BIN)/python -m pip install --quiet ruff
+	$(BIN)/ruff check mapper models tests bench
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache

@@ -1,0 +1,267 @@
+"""The `mapper` command: layers, evaluate, enumerate.
+
+Bad input never shows a traceback: library errors carry a message for people
+(file, field, fix), printed here with a non-zero exit code.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from mapper import __version__
+from mapper.cost import evaluate
+from mapper.dataflows import NAMED, fixed_choices
+from mapper.hardware import HardwareError, find_hardware, hardware_to_dict, load_hardware
+from mapper.hwspec import Hardware
+from mapper.layer import Layer
+from mapper.report import (layers_table, markdown_report, partitions_table, print_tables,
+                           results_table)
+from mapper.solvers.enumerate import enumerate_layer
+from mapper.space import Mapping, check_structure
+from mapper.workload import (Workload, WorkloadError, expand_groups, load_workload,
+                             parse_layer_spec, unique_layers)
+
+
+class UsageError(Exception):
+    """A problem with the command line or a mapping file, explained for people."""
+
+
+# ------------------------------------------------------------------ inputs
+def get_workload(args) -> Workload:
+    if args.layer:
+        layers = expand_groups(parse_layer_spec(args.layer))
+        return Workload(model="layer", resolution=None, layers=layers, skipped={})
+    if not args.model:
+        raise UsageError("give a model (a zoo name, a layer-list YAML or file.py:Class) "
+                         "or a single layer with --layer \"K=64 C=64 H=56 W=56 R=3 S=3\".")
+    return load_workload(args.model, args.resolution)
+
+
+def get_hardware(args) -> Hardware:
+    return load_hardware(find_hardware(args.hw))
+
+
+def load_mapping_file(path: str, layers: list[Layer], hw: Hardware) -> dict[str, Mapping]:
+    """A mapping YAML: one mapping for every layer, or `layers: {name: mapping}`."""
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such mapping file. Give a mapping YAML or one of the "
+                         f"named dataflows: {', '.join(NAMED)}.") from None
+    except yaml.YAMLError as e:
+        raise UsageError(f"{path}: not valid YAML ({e}). Fix the syntax.") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a mapping (pkg_split, chip_tile, ...) or "
+                         "`layers: {name: mapping}` at the top level.")
+    per_layer = data.get("layers")
+    out = {}
+    for L in layers:
+        raw = per_layer.get(L.name, data.get("default")) if isinstance(per_layer, dict) else data
+        if raw is None:
+            raise UsageError(f"{path}: no mapping for layer '{L.name}'. Add it under `layers:` "
+                             "or give a `default:` mapping.")
+        try:
+            m = Mapping.from_dict(raw)
+        except (KeyError, TypeError, ValueError) as e:
+            raise UsageError(f"{path}: mapping for '{L.name}' is missing or has a bad field ({e}). "
+                             "Fields: pkg_split [k,h,w], chip_tile [k,h,w], chip_order, "
+                             "core_split [k,h,w], core_tile [h,w], core_order.") from None
+        why = check_structure(m, L, hw)
+        if why:
+            raise UsageError(f"{path}: mapping for '{L.name}' is invalid: {why}.")
+        out[L.name] = m
+    return out
+
+
+# ------------------------------------------------------------------ output
+def emit(args, obj: dict, tables: list, report_title: str, rows: list[dict], total: dict) -> None:
+    if args.json:
+        print(json.dumps(obj, indent=1))
+    else:
+        print_tables(*tables)
+        for k, v in total.items():
+            print(f"{k}: {v}")
+    if getattr(args, "report", None):
+        path = Path(args.report)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = {k: obj[k] for k in ("model", "resolution", "hardware", "space") if k in obj}
+        path.write_text(markdown_report(report_title, header, rows, total))
+        if not args.json:
+            print(f"report written to {path}")
+
+
+def expand(unique: list[tuple[Layer, list[str]]], per_shape: list[dict],
+           layers: list[Layer]) -> list[dict]:
+    """Per-shape results back to every layer of the model, in model order."""
+    by_name = {}
+    for (rep, names), row in zip(unique, per_shape):
+        for n in names:
+            by_name[n] = dict(row, name=n, shared_with=len(names))
+    return [by_name[L.name] for L in layers]
+
+
+def totals(rows: list[dict]) -> dict:
+    ok = [r for r in rows if r.get("feasible", True)]
+    return {
+        "total_energy_pj": sum(r["energy_pj"] for r in ok),
+        "total_cycles": sum(r["cycles"] for r in ok),
+        "infeasible_layers": len(rows) - len(ok),
+    }
+
+
+# ------------------------------------------------------------------ commands
+def cmd_layers(args) -> int:
+    wl = get_workload(args)
+    layers = [dict(L.to_dict(), weights=L.weights, inputs=L.inputs, outputs=L.outputs)
+              for L in wl.layers]
+    obj = {"model": wl.model, "resolution": wl.resolution, "layers": layers,
+           "total_macs": wl.total_macs, "distinct_shapes": len(unique_layers(wl.layers)),
+           "skipped_ops": wl.skipped}
+    if args.json:
+        print(json.dumps(obj, indent=1))
+    else:
+        print_tables(layers_table(f"{wl.model} @ {wl.resolution}", wl.layers))
+        print(f"total MACs: {wl.total_macs:,}   distinct shapes: {obj['distinct_shapes']}   "
+              f"skipped ops: {wl.skipped}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    wl, hw = get_workload(args), get_hardware(args)
+    unique = unique_layers(wl.layers)
+    t0 = time.perf_counter()
+    if args.mapping in NAMED:
+        fixed = fixed_choices(args.mapping, hw)
+        rows = []
+        for L, _ in unique:
+            res = enumerate_layer(L, hw, "template", fixed=fixed)
+            rows.append(res.best.to_dict() if res.best else
+                        {"name": L.name, "feasible": False,
+                         "reason": f"no mapping of the '{args.mapping}' dataflow fits"})
+        source = f"named dataflow '{args.mapping}': {NAMED[args.mapping][0]}; best template tiles"
+    else:
+        mappings = load_mapping_file(args.mapping, [L for L, _ in unique], hw)
+        rows = [evaluate(L, hw, mappings[L.name]).to_dict() for L, _ in unique]
+        source = f"mapping file {args.mapping}"
+    rows = expand(unique, rows, wl.layers)
+    total = totals(rows) | {"wall_s": round(time.perf_counter() - t0, 3)}
+    obj = {"model": wl.model, "resolution": wl.resolution, "hardware": hw.name,
+           "mapping": source, "layers": rows, **total}
+    emit(args, obj, [results_table(f"{wl.model} on {hw.name} — {source}", rows)],
+         f"Evaluation of {wl.model} on {hw.name}", rows, total)
+    return 0
+
+
+def cmd_enumerate(args) -> int:
+    wl, hw = get_workload(args), get_hardware(args)
+    unique = unique_layers(wl.layers)
+    fixed = {k: v for k, v in (("package", args.package), ("chiplet", args.chiplet),
+                               ("chip_order", args.chip_order), ("core_order", args.core_order))
+             if v}
+    t0 = time.perf_counter()
+    per_shape, points = [], 0
+    for L, _ in unique:
+        res = enumerate_layer(L, hw, args.space, fixed=fixed)
+        points += res.points
+        row = res.to_dict()
+        if res.best is None:
+            row["reason"] = ("no mapping fits: " + (evaluate_reason(L, hw) or "")
+                             if not fixed else "no mapping with the fixed choices fits")
+        per_shape.append(row)
+    rows = expand(unique, per_shape, wl.layers)
+    total = totals(rows) | {"distinct_shapes": len(unique), "points_evaluated": points,
+                            "wall_s": round(time.perf_counter() - t0, 3)}
+    obj = {"model": wl.model, "resolution": wl.resolution, "hardware": hw.name,
+           "space": args.space, "fixed": fixed, "layers": rows, **total}
+    tables = [results_table(f"{wl.model} on {hw.name} — exhaustive optimum ({args.space} space)",
+                            rows)]
+    if args.partitions:
+        tables.append(partitions_table("best energy per spatial pair (package,chiplet), "
+                                       "relative to the layer's best", rows))
+    emit(args, obj, tables, f"Exhaustive optimum of {wl.model} on {hw.name}", rows, total)
+    return 0
+
+
+def evaluate_reason(L: Layer, hw: Hardware) -> str | None:
+    """Why no mapping fits: the smallest possible tile's shortfall."""
+    m = Mapping((hw.n_chiplets, 1, 1), (1, 1, 1), "channel", (hw.n_cores, 1, 1), (1, 1), "channel")
+    return evaluate(L, hw, m).reason
+
+
+def cmd_hardware(args) -> int:
+    hw = get_hardware(args)
+    d = hardware_to_dict(hw) | {"chiplet_area_mm2": hw.chiplet_area_mm2(),
+                                "package_area_mm2": hw.package_area_mm2(), "macs": hw.macs,
+                                "energy_fj_per_bit": hw.energy_fj_per_bit()}
+    print(json.dumps(d, indent=1) if args.json else yaml.safe_dump(d, sort_keys=False))
+    return 0
+
+
+# ------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mapper", description=(
+        "Exact mapper for multichip DNN accelerators (NN-Baton C3P cost model)."))
+    p.add_argument("--version", action="version", version=f"mapper {__version__}")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    def common(sp, hw: bool):
+        sp.add_argument("model", nargs="?", help="zoo name (alexnet, vgg16, resnet50, darknet19, "
+                        "mobilenetv2), a layer-list YAML, or file.py:Class")
+        sp.add_argument("--layer", help='one layer instead of a model, e.g. '
+                        '"K=64 C=64 H=56 W=56 R=3 S=3 stride=1" (H, W: output plane)')
+        sp.add_argument("--resolution", type=int, default=224, help="input resolution (default 224)")
+        if hw:
+            sp.add_argument("--hw", required=True, help="hardware YAML (path or bundled name)")
+        sp.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
+
+    sp = sub.add_parser("layers", help="the extracted layers of a model")
+    common(sp, hw=False)
+    sp.set_defaults(func=cmd_layers)
+
+    sp = sub.add_parser("evaluate", help="cost of a given mapping or named dataflow")
+    common(sp, hw=True)
+    sp.add_argument("--mapping", required=True,
+                    help=f"a mapping YAML, or a named dataflow: {', '.join(NAMED)}")
+    sp.add_argument("--report", help="also write a Markdown report to this path")
+    sp.set_defaults(func=cmd_evaluate)
+
+    sp = sub.add_parser("enumerate", help="exhaustive optimum of every layer")
+    common(sp, hw=True)
+    sp.add_argument("--space", choices=("template", "full"), default="template",
+                    help="template: divisor tiles (NN-Baton); full: every tile size (small layers)")
+    sp.add_argument("--package", choices=("C", "P"), help="fix the package partition")
+    sp.add_argument("--chiplet", choices=("C", "P", "H"), help="fix the chiplet partition")
+    sp.add_argument("--chip-order", choices=("channel", "plane"), help="fix the chiplet loop order")
+    sp.add_argument("--core-order", choices=("channel", "plane"), help="fix the core loop order")
+    sp.add_argument("--partitions", action="store_true",
+                    help="also show the best energy of each of the six spatial pairs (Fig. 11)")
+    sp.add_argument("--report", help="also write a Markdown report to this path")
+    sp.set_defaults(func=cmd_enumerate)
+
+    sp = sub.add_parser("hardware", help="show a hardware spec with its area and energies")
+    sp.add_argument("hw", help="hardware YAML (path or bundled name)")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_hardware)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (HardwareError, WorkloadError, UsageError) as e:
+        print(f"mapper {args.cmd}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

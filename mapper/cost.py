@@ -1,0 +1,376 @@
+"""The C³P cost model (docs/cost-model.md), defined once.
+
+Every count the model needs is a product over the dimensions K, H, W of a
+per-dimension quantity (tiles in different dimensions form a Cartesian grid), times
+scalar factors for the batch and the reduction. So the model has two parts:
+
+* `dim_table` walks one dimension's hierarchical cut (1-D, exact, ragged pieces
+  included) and returns every per-dimension sum and maximum the formulas use;
+* `combine` applies the C³P rules to three tables. It uses only arithmetic, `min`
+  and `where`, so the same code evaluates one mapping (Python ints) or a whole grid of
+  tile choices at once (numpy arrays; `solvers/enumerate.py`).
+
+`evaluate` is the scalar entry point. The referee `simulate.py` counts the same
+fields independently, element by element.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from math import ceil
+from typing import Any, Mapping as TMapping
+
+import numpy as np
+
+from mapper.hwspec import Hardware
+from mapper.layer import Layer
+from mapper.space import DimSplit, Mapping, check_structure, pieces, split
+
+# Value kinds: 'count' = number of outer iterations (a dimension irrelevant to the
+# data), 'plain' = elements (relevant, no halo), 'window' = halo-inclusive input rows.
+KINDS = ("count", "plain", "window")
+# Cuts for core-level buffers: which of the dimension's two loops (chiplet tile loop,
+# core tile loop) lie inside the retention position.
+CORE_CUTS = ("core", "tile", "part")  # neither / only the core loop / both inside
+CHIP_CUTS = ("tile", "part")  # chiplet-level buffers see only the chiplet loop
+MODES = ("sum", "first")  # over units: all of them, or the first (largest) one
+
+FIELDS = (
+    "dram_read_w", "dram_read_a", "dram_write_o", "d2d_w", "d2d_a",
+    "a_l2_write", "a_l2_read", "a_l1_write", "a_l1_read", "w_l1_write", "w_l1_read",
+    "o_l1_rmw", "o_l2_write", "o_l2_read", "macs", "cycles",
+)
+LEVELS = ("dram", "d2d", "a_l2", "o_l2", "w_l1", "a_l1", "o_l1", "mac")
+
+
+# --------------------------------------------------------------------------------
+# One dimension
+# --------------------------------------------------------------------------------
+def _union_len(intervals: list[tuple[int, int]]) -> int:
+    """Length of the union of half-open intervals."""
+    total, end = 0, None
+    for lo, hi in sorted(intervals):
+        if end is None or lo > end:
+            total += hi - lo
+            end = hi
+        elif hi > end:
+            total += hi - end
+            end = hi
+    return total
+
+
+def _offsets(sizes: list[int], start: int = 0) -> list[tuple[int, int]]:
+    """(offset, size) of consecutive pieces starting at `start`."""
+    out, pos = [], start
+    for s in sizes:
+        out.append((pos, s))
+        pos += s
+    return out
+
+
+@lru_cache(maxsize=200_000)
+def dim_table(s: DimSplit, step: int, halo: int) -> dict[tuple, int]:
+    """Every per-dimension sum and maximum of the cost formulas for one cut.
+
+    Keys: (kind, cut, chip_mode, core_mode) for core-level sums,
+    ('chip', kind, cut, chip_mode) for chiplet-level sums,
+    ('max', kind, cut) and ('cmax', kind, cut) for the largest footprint,
+    and 'units' (number of non-empty parts) for reporting.
+    `step`/`halo` give the window of n contiguous outputs: step*n + halo.
+    """
+    def f(kind: str, n: int) -> int:
+        return 1 if kind == "count" else n if kind == "plain" else step * n + halo
+
+    def fwin_union(segments: list[tuple[int, int]]) -> int:
+        return _union_len([(o * step, (o + n - 1) * step + step + halo) for o, n in segments])
+
+    t: dict[tuple, int] = {}
+    for key_kind in KINDS:
+        for cut in CORE_CUTS:
+            for cm in MODES:
+                for km in MODES:
+                    t[(key_kind, cut, cm, km)] = 0
+            t[("max", key_kind, cut)] = 0
+        for cut in CHIP_CUTS:
+            for cm in MODES:
+                t[("chip", key_kind, cut, cm)] = 0
+            t[("cmax", key_kind, cut)] = 0
+
+    parts = _offsets(split(s.size, s.parts))
+    t["units"] = len(parts)
+    for pi, (p_off, p_len) in enumerate(parts):
+        chip_modes = ("sum", "first") if pi == 0 else ("sum",)
+        ctiles = _offsets(pieces(p_len, s.tile), p_off)
+        # chiplet-level buffers
+        for kind in KINDS:
+            v_part = f(kind, p_len)
+            v_tile = sum(f(kind, n) for _, n in ctiles)
+            for cm in chip_modes:
+                t[("chip", kind, "part", cm)] += v_part
+                t[("chip", kind, "tile", cm)] += v_tile
+            t[("cmax", kind, "part")] = max(t[("cmax", kind, "part")], v_part)
+            t[("cmax", kind, "tile")] = max(t[("cmax", kind, "tile")], max(f(kind, n) for _, n in ctiles))
+        # core-level buffers: core index c gets part c of every chiplet tile
+        per_core: dict[int, list[tuple[int, int]]] = {}
+        for c_off, c_len in ctiles:
+            for ci, seg in enumerate(_offsets(split(c_len, s.core_parts), c_off)):
+                per_core.setdefault(ci, []).append(seg)
+        for ci, segs in per_core.items():
+            core_modes = ("sum", "first") if ci == 0 else ("sum",)
+            for kind in KINDS:
+                v_core = sum(f(kind, n) for _, q in segs for n in pieces(q, s.core_tile))
+                v_tile = sum(f(kind, q) for _, q in segs)
+                if kind == "window":
+                    v_part = fwin_union(segs)
+                elif kind == "plain":
+                    v_part = sum(q for _, q in segs)
+                else:
+                    v_part = 1
+                for cm in chip_modes:
+                    for km in core_modes:
+                        t[(kind, "core", cm, km)] += v_core
+                        t[(kind, "tile", cm, km)] += v_tile
+                        t[(kind, "part", cm, km)] += v_part
+                m_core = max(f(kind, n) for _, q in segs for n in pieces(q, s.core_tile))
+                m_tile = max(f(kind, q) for _, q in segs)
+                for cut, v in (("core", m_core), ("tile", m_tile), ("part", v_part)):
+                    t[("max", kind, cut)] = max(t[("max", kind, cut)], v)
+    return t
+
+
+# --------------------------------------------------------------------------------
+# The C³P rules over three dimensions
+# --------------------------------------------------------------------------------
+def chip_loops(order: str) -> list[str]:
+    return ["h", "w", "k"] if order == "channel" else ["k", "h", "w"]
+
+
+def core_cut(d: str, r: int, chip_order: str, core_order: str) -> str:
+    """Cut of dimension d for an L1 retention position r (positions: 0 = n,
+    1..3 chiplet loops, 4..6 core loops, 7 = cb; r = 8 is one c-block)."""
+    pos_t = 1 + chip_loops(chip_order).index(d)
+    pos_c = 4 + chip_loops(core_order).index(d)
+    return "part" if pos_t >= r else "tile" if pos_c >= r else "core"
+
+
+def chip_cut(d: str, r: int, chip_order: str) -> str:
+    """Cut of dimension d for an A-L2 retention position r (0 = n, 1..3 chiplet loops,
+    r = 4 is one chiplet tile)."""
+    return "part" if 1 + chip_loops(chip_order).index(d) >= r else "tile"
+
+
+@dataclass
+class Combined:
+    """Counts (elements), hard-constraint needs/capacities (bits), retention positions.
+
+    Values are ints for one mapping or numpy arrays for a grid of mappings."""
+
+    counts: dict[str, Any]
+    needs: dict[str, tuple[Any, int]]  # buffer -> (largest innermost need, capacity) in bits
+    retention: dict[str, Any]
+    feasible: Any = field(default=True)
+
+
+def _select(fits: list, values: list, fallback):
+    """Value at the first position whose footprint fits (positions listed inner-first
+    reversed: we scan from outermost), else `fallback` (the innermost)."""
+    out = fallback
+    for ok, v in zip(reversed(fits), reversed(values)):
+        out = np.where(ok, v, out) if isinstance(ok, np.ndarray) else (v if ok else out)
+    return out
+
+
+def combine(layer: Layer, hw: Hardware, chip_order: str, core_order: str,
+            core_split: tuple[int, int, int], T: TMapping[str, TMapping]) -> Combined:
+    """Apply the C³P rules. `T` maps 'k', 'h', 'w' to dim tables (values may be arrays)."""
+    N, P, L = layer.N, hw.vector, hw.lanes
+    dw = layer.depthwise
+    RS = layer.R * layer.S
+    Cr = layer.Cr
+    cblocks = ceil(Cr / P)
+    ab, wb, pb = hw.act_bits, hw.weight_bits, hw.psum_bits
+    in_k = "plain" if dw else "count"  # K is relevant to inputs only for depthwise
+    chan_in = 1 if dw else layer.C  # channel factor of an input window (dw: via K)
+    h, w, k = T["h"], T["w"], T["k"]
+
+    def plane(kind: str, cut_h: str, cut_w: str, cm: str, km: str):
+        return h[(kind, cut_h, cm, km)] * w[(kind, cut_w, cm, km)]
+
+    # ---- A-L1 (per core, inputs) ----------------------------------------------
+    a_fill, a_cast, a_fits = [], [], []
+    for r in range(9):
+        ch, cw, ck = (core_cut(d, r, chip_order, core_order) for d in "hwk")
+        fill = N * chan_in * plane("window", ch, cw, "sum", "sum") * k[(in_k, ck, "sum", "sum")]
+        # multicast: cores that differ only in K (dense) get one A-L2 read per chunk
+        cast = (N * chan_in * plane("window", ch, cw, "sum", "sum")
+                * k[(in_k, ck, "sum", "sum" if dw else "first")])
+        chan_foot = (1 if dw else layer.C) if r <= 7 else (1 if dw else min(P, layer.C))
+        foot = ((N if r == 0 else 1) * chan_foot * h[("max", "window", ch)] * w[("max", "window", cw)]
+                * (k[("max", "plain", ck)] if dw else 1))
+        a_fill.append(fill)
+        a_cast.append(cast)
+        a_fits.append(foot * ab <= hw.capacity_bits("a_l1"))
+    a_l1_need = foot * ab  # the r = 8 footprint
+
+    # ---- W-L1 pools (cores with the same K part share, plane-lock-stepped) --------
+    pool_cap = core_split[1] * core_split[2] * hw.capacity_bits("w_l1")
+    w_fill, w_dram, w_fits = [], [], []
+    for r in range(9):
+        ch, cw, ck = (core_cut(d, r, chip_order, core_order) for d in "hwk")
+        n_out = N if r >= 1 else 1
+        per = n_out * Cr * RS * k[("plain", ck, "sum", "sum")]
+        w_fill.append(per * plane("count", ch, cw, "sum", "first"))
+        w_dram.append(per * plane("count", ch, cw, "first", "first"))
+        foot = k[("max", "plain", ck)] * (Cr if r <= 7 else min(P, Cr)) * RS
+        w_fits.append(foot * wb <= pool_cap)
+    w_l1_need = foot * wb
+
+    # ---- A-L2 (per chiplet, inputs; innermost unit = one chiplet tile) ----------
+    l2_fill, l2_dram, l2_fits = [], [], []
+    for r in range(5):
+        ch, cw, ck = (chip_cut(d, r, chip_order) for d in "hwk")
+        pl = h[("chip", "window", ch, "sum")] * w[("chip", "window", cw, "sum")]
+        l2_fill.append(N * chan_in * pl * k[("chip", in_k, ck, "sum")])
+        l2_dram.append(N * chan_in * pl * k[("chip", in_k, ck, "first" if not dw else "sum")])
+        foot = ((N if r == 0 else 1) * chan_in * h[("cmax", "window", ch)] * w[("cmax", "window", cw)]
+                * (k[("cmax", "plain", ck)] if dw else 1))
+        l2_fits.append(foot * ab <= hw.capacity_bits("a_l2"))
+    a_l2_need = foot * ab
+
+    a_l1_write = _select(a_fits, a_fill, a_fill[-1])
+    a_l2_read = _select(a_fits, a_cast, a_cast[-1])
+    w_l1_write = _select(w_fits, w_fill, w_fill[-1])
+    dram_read_w = _select(w_fits, w_dram, w_dram[-1])
+    a_l2_write = _select(l2_fits, l2_fill, l2_fill[-1])
+    dram_read_a = _select(l2_fits, l2_dram, l2_dram[-1])
+
+    outputs = layer.outputs
+    core_px = plane("plain", "core", "core", "sum", "sum")
+    counts = {
+        "dram_read_w": dram_read_w,
+        "dram_read_a": dram_read_a,
+        "dram_write_o": outputs,
+        "d2d_w": w_l1_write - dram_read_w,
+        "d2d_a": a_l2_write - dram_read_a,
+        "a_l2_write": a_l2_write,
+        "a_l2_read": a_l2_read,
+        "a_l1_write": a_l1_write,
+        "a_l1_read": N * RS * core_px * (k[("plain", "core", "sum", "sum")] if dw
+                                         else layer.C * k[("count", "core", "sum", "sum")]),
+        "w_l1_write": w_l1_write,
+        "w_l1_read": N * Cr * RS * k[("plain", "core", "sum", "sum")]
+                     * plane("count", "core", "core", "sum", "first"),
+        "o_l1_rmw": outputs * cblocks * RS,
+        "o_l2_write": outputs,
+        "o_l2_read": outputs,
+        "macs": layer.macs,
+        "cycles": N * RS * cblocks * plane("plain", "core", "core", "first", "first")
+                  * k[("count", "core", "first", "first")],
+    }
+    needs = {
+        "o_l1": (h[("max", "plain", "core")] * w[("max", "plain", "core")] * L * pb,
+                 hw.capacity_bits("o_l1")),
+        "a_l1": (a_l1_need, hw.capacity_bits("a_l1")),
+        "w_l1": (w_l1_need, pool_cap),
+        "a_l2": (a_l2_need, hw.capacity_bits("a_l2")),
+        "o_l2": (h[("cmax", "plain", "tile")] * w[("cmax", "plain", "tile")]
+                 * k[("cmax", "plain", "tile")] * ab, hw.capacity_bits("o_l2")),
+    }
+    feasible = True
+    for need, cap in needs.values():
+        feasible = feasible & (need <= cap)
+    retention = {
+        "a_l1": _select(a_fits, list(range(9)), 8),
+        "w_l1": _select(w_fits, list(range(9)), 8),
+        "a_l2": _select(l2_fits, list(range(5)), 4),
+    }
+    return Combined(counts, needs, retention, feasible)
+
+
+def energy_breakdown(counts: TMapping[str, Any], hw: Hardware) -> dict[str, Any]:
+    """Energy per level in integer femtojoules (bits x fJ/bit; MACs x fJ/op)."""
+    e = hw.energy_fj_per_bit()
+    ab, wb, pb = hw.act_bits, hw.weight_bits, hw.psum_bits
+    c = counts
+    return {
+        "dram": e["dram"] * (c["dram_read_w"] * wb + (c["dram_read_a"] + c["dram_write_o"]) * ab),
+        "d2d": e["d2d"] * (c["d2d_w"] * wb + c["d2d_a"] * ab),
+        "a_l2": e["a_l2"] * (c["a_l2_write"] + c["a_l2_read"]) * ab,
+        "o_l2": e["o_l2"] * (c["o_l2_write"] + c["o_l2_read"]) * ab,
+        "w_l1": e["w_l1"] * (c["w_l1_write"] + c["w_l1_read"]) * wb,
+        "a_l1": e["a_l1"] * (c["a_l1_write"] + c["a_l1_read"]) * ab,
+        "o_l1": e["o_l1"] * c["o_l1_rmw"] * pb,
+        "mac": e["mac"] * c["macs"],
+    }
+
+
+# --------------------------------------------------------------------------------
+# One mapping
+# --------------------------------------------------------------------------------
+@dataclass
+class Evaluation:
+    """The cost of one mapping of one layer on one hardware."""
+
+    layer: Layer
+    mapping: Mapping
+    feasible: bool
+    reason: str | None
+    counts: dict[str, int]
+    breakdown_fj: dict[str, int]
+    energy_fj: int
+    cycles: int
+    utilization: float
+    latency_s: float
+    retention: dict[str, int]
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.layer.name,
+            "feasible": self.feasible,
+            "reason": self.reason,
+            "energy_pj": self.energy_fj / 1000,
+            "breakdown_pj": {k: v / 1000 for k, v in self.breakdown_fj.items()},
+            "cycles": self.cycles,
+            "latency_s": self.latency_s,
+            "utilization": self.utilization,
+            "mapping": self.mapping.to_dict(),
+            "mapping_text": self.mapping.describe(),
+            "mapping_short": self.mapping.short(),
+            "counts": dict(self.counts),
+            "retention": dict(self.retention),
+        }
+
+
+def tables_for(layer: Layer, hw: Hardware, m: Mapping) -> dict[str, dict]:
+    out = {}
+    for d in ("k", "h", "w"):
+        step, halo = (1, 0) if d == "k" else layer.step_halo(d)
+        out[d] = dim_table(m.dim_split(layer, hw, d), step, halo)
+    return out
+
+
+def infeasibility(needs: TMapping[str, tuple[int, int]]) -> str | None:
+    """Name the first buffer that is too small and by how much."""
+    for buf, (need, cap) in needs.items():
+        if need > cap:
+            return (f"{buf} too small: the mapping needs {ceil(need / 8)} B "
+                    f"but {buf} holds {cap // 8} B (short by {ceil((need - cap) / 8)} B)")
+    return None
+
+
+def evaluate(layer: Layer, hw: Hardware, m: Mapping) -> Evaluation:
+    """Cost of one mapping. Structurally invalid mappings raise ValueError."""
+    why = check_structure(m, layer, hw)
+    if why:
+        raise ValueError(f"invalid mapping for {layer.name}: {why}")
+    comb = combine(layer, hw, m.chip_order, m.core_order, m.core_split, tables_for(layer, hw, m))
+    counts = {k: int(v) for k, v in comb.counts.items()}
+    breakdown = {k: int(v) for k, v in energy_breakdown(counts, hw).items()}
+    cycles = counts["cycles"]
+    return Evaluation(
+        layer=layer, mapping=m, feasible=bool(comb.feasible), reason=infeasibility(comb.needs),
+        counts=counts, breakdown_fj=breakdown, energy_fj=sum(breakdown.values()), cycles=cycles,
+        utilization=layer.macs / (cycles * hw.macs),
+        latency_s=cycles / (hw.tech.frequency_mhz * 1e6),
+        retention={k: int(v) for k, v in comb.retention.items()},
+    )

@@ -1,0 +1,606 @@
+"""Hardware specs as YAML: loading, validation, writing back, bundled-file lookup.
+
+Why a separate module: `hwspec.py` holds the domain object the cost model uses;
+this module is the boundary with people. Every mistake in a YAML file becomes one
+`HardwareError` paragraph naming the file, the line, the field and the fix, never
+a yaml/KeyError/TypeError traceback.
+
+File layout of a hardware description (bundled example:
+`hardware/nnbaton-case-study.yaml`)::
+
+    name: my-accelerator            # optional, defaults to the file name
+    source: "where the design comes from"   # optional
+    notes: ["free text", ...]        # optional
+    tech: tech-16nm.yaml            # technology table: path relative to this file,
+                                    # a bundled name, or an inline mapping of its fields
+    package: {chiplets: 4, topology: ring}     # topology: ring (default) or mesh
+    chiplet: {cores: 8, a_l2: 64KB, o_l2: 32KB}
+    core:    {lanes: 8, vector: 8, o_l1: 1.5KB, a_l1: 800B, w_l1: 18KB}
+    bits:    {act: 8, weight: 8, psum: 24}      # optional, these are the defaults
+
+Any number may be written bare (`lanes: 8`) or with its source
+(`lanes: {value: 8, source: "NN-Baton Sec. VI-A-1"}`); bundled files always cite.
+Buffer sizes are bytes: an integer, or a string with a unit, B, KB/kB/KiB
+(1024 bytes) or MB/MiB (1024*1024 bytes): "800B", "1.5KB", "64 KiB". Sizes must
+come to a whole number of bytes. There are no bit units ("Kb" is rejected).
+
+A technology table (`hardware/tech-16nm.yaml`) has the `Tech` fields at the top
+level, plus optional name/source/notes. A design space (`hardware/table2.yaml`)
+is read by `load_design_space`.
+"""
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import fields
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Iterable, NoReturn
+
+import yaml
+from yaml.constructor import ConstructorError
+
+from mapper.hwspec import Hardware, Tech
+
+HARDWARE_DIR = Path(__file__).resolve().parents[1] / "hardware"
+TOPOLOGIES = ("ring", "mesh")
+TECH_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Tech))
+META_KEYS = ("name", "source", "notes")
+SIZE_UNITS = {"B": 1, "KB": 1024, "kB": 1024, "KiB": 1024, "MB": 1 << 20, "MiB": 1 << 20}
+_SIZE_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z]*)\s*$")
+_SIZE_HELP = ('an integer number of bytes such as 1536, or a string such as "1.5KB", '
+              '"800B" or "64 KiB" (KB = KiB = 1024 bytes, MB = MiB = 1024 KB)')
+
+
+class HardwareError(Exception):
+    """A hardware/technology/design-space file is wrong; the message says where and how to fix it."""
+
+
+# --------------------------------------------------------------------------- field table
+class _Field:
+    """One YAML field of a hardware file and the Hardware attribute it fills."""
+
+    def __init__(self, attr: str, kind: str, help: str, example: Any, default: Any = None):
+        self.attr, self.kind, self.help, self.example, self.default = attr, kind, help, example, default
+
+
+SECTIONS: dict[str, dict[str, _Field]] = {
+    "package": {
+        "chiplets": _Field("n_chiplets", "count", "number of chiplets N_P on the package", 4),
+        "topology": _Field("topology", "topology", "die-to-die network, ring or mesh", "ring", "ring"),
+    },
+    "chiplet": {
+        "cores": _Field("n_cores", "count", "number of cores N_C per chiplet", 8),
+        "a_l2": _Field("a_l2", "size", "activation buffer A-L2 per chiplet, bytes", "64KB"),
+        "o_l2": _Field("o_l2", "size", "output buffer O-L2 per chiplet, bytes", "32KB"),
+    },
+    "core": {
+        "lanes": _Field("lanes", "count", "lanes L per core (output channels in parallel)", 8),
+        "vector": _Field("vector", "count", "vector-MAC width P (input channels per lane per cycle)", 8),
+        "o_l1": _Field("o_l1", "size", "output register file O-L1 per core, bytes", "1.5KB"),
+        "a_l1": _Field("a_l1", "size", "activation buffer A-L1 per core, bytes", "800B"),
+        "w_l1": _Field("w_l1", "size", "weight buffer W-L1 per core, bytes", "18KB"),
+    },
+    "bits": {
+        "act": _Field("act_bits", "bits", "activation bit width", 8, 8),
+        "weight": _Field("weight_bits", "bits", "weight bit width", 8, 8),
+        "psum": _Field("psum_bits", "bits", "partial-sum bit width", 24, 24),
+    },
+}
+REQUIRED_SECTIONS = ("package", "chiplet", "core")
+TOP_KEYS = (*META_KEYS, "tech", *SECTIONS)
+
+DESIGN_COMPUTE = ("vector", "lanes", "cores", "chiplets")
+DESIGN_MEMORY = ("o_l1", "a_l1", "w_l1", "a_l2", "o_l2")
+DESIGN_TOP = (*META_KEYS, "tech", "compute", "memory")
+
+
+# --------------------------------------------------------------------------- YAML reading
+class _Map(dict):
+    """A dict that remembers the line of each key, so errors can point at it."""
+
+    lines: dict
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys (PyYAML silently keeps the last one)."""
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode):
+    data = _Map()
+    data.lines = {}
+    yield data
+    seen: dict[Any, Any] = {}
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+            if key_node.value in seen:
+                raise ConstructorError("while reading a mapping", node.start_mark,
+                                       f"found duplicate key {key_node.value!r}", key_node.start_mark)
+            seen[key_node.value] = True
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise ConstructorError("while reading a mapping", node.start_mark,
+                                   "found a key that is not a plain value", key_node.start_mark)
+        data[key] = loader.construct_object(value_node, deep=True)
+        data.lines[key] = key_node.start_mark.line + 1
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+
+
+class _Ctx:
+    """Where we are (file, and the file that referred to it) for error messages."""
+
+    def __init__(self, file: str, via: str | None = None):
+        self.file, self.via = file, via
+
+    def fail(self, field: str | None, problem: str, fix: str,
+             m: Any = None, key: Any = None, line: int | None = None,
+             column: int | None = None) -> NoReturn:
+        if line is None and isinstance(m, _Map):
+            line = m.lines.get(key)
+        where = self.file + (f" (technology table of {self.via})" if self.via else "")
+        if line:
+            where += f", line {line}" + (f", column {column}" if column else "")
+        what = f"{field} {problem}" if field else problem
+        err = HardwareError(f"{where}: {what}. Fix: {fix}")
+        err.__suppress_context__ = True  # the message says it all; no chained yaml traceback
+        raise err
+
+
+def _read_yaml(path: Path, ctx: _Ctx, what: str) -> dict:
+    """Read a YAML mapping, turning every I/O and syntax problem into a HardwareError."""
+    if _is_dir(path):
+        ctx.fail(None, "is a directory, not a YAML file", "pass one of the .yaml files inside it")
+    if not _is_file(path):
+        ctx.fail(None, f"{what} file not found",
+                 f"check the path (it is relative to the current directory {Path.cwd()}), "
+                 f"or use a bundled name: {', '.join(bundled_names()) or '(none)'}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        ctx.fail(None, f"is not UTF-8 text ({e.reason} at byte {e.start})",
+                 "save the file as UTF-8 text")
+    except OSError as e:
+        ctx.fail(None, f"cannot be read ({e.strerror or e})", "check the file's permissions")
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 -- a SafeLoader subclass
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        context = getattr(e, "context", None)
+        detail = f"{problem}" + (f" ({context})" if context else "")
+        fix = ("check the indentation and the `key: value` syntax at that point "
+               "(quote values containing ':' or '#')")
+        if "duplicate key" in str(problem):
+            fix = "keep one line per key in that mapping (YAML would silently use the last one)"
+        if mark is not None:
+            ctx.fail(None, f"not valid YAML: {detail}", fix, line=mark.line + 1, column=mark.column + 1)
+        ctx.fail(None, f"not valid YAML: {detail}", "check the file's syntax")
+    except RecursionError:
+        ctx.fail(None, "is nested too deeply to be a hardware file", "flatten the structure")
+    if data is None:
+        ctx.fail(None, "is empty", f"write a {what} mapping into it (see hardware/ for examples)")
+    if not isinstance(data, dict):
+        ctx.fail(None, f"must contain a mapping of fields at the top level, got a {_kind(data)}",
+                 f"write the {what} as `key: value` lines (see hardware/ for examples)")
+    return data
+
+
+# --------------------------------------------------------------------------- value parsing
+def _kind(v: Any) -> str:
+    return {dict: "mapping", _Map: "mapping", list: "list", str: "string",
+            bool: "boolean", type(None): "empty value"}.get(type(v), type(v).__name__)
+
+
+def _show(v: Any) -> str:
+    s = repr(v) if isinstance(v, str) else ("nothing" if v is None else str(v))
+    return s if len(s) <= 60 else s[:57] + "..."
+
+
+
+def _check_keys(ctx: _Ctx, m: dict, prefix: str, valid: Iterable[str],
+                required: Iterable[str] = (), helps: dict[str, str] | None = None) -> None:
+    """Unknown keys (listing the valid ones) and missing required keys."""
+    valid = tuple(valid)
+    for key in m:
+        if key not in valid:
+            close = difflib.get_close_matches(str(key), valid, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            ctx.fail(f"{prefix}{key}", "is not a known field",
+                     f"{hint}valid fields{' in ' + prefix.rstrip('.') if prefix else ''} are: "
+                     f"{', '.join(valid)}", m, key)
+    for key in required:
+        if key not in m:
+            what = f" ({helps[key]})" if helps and key in helps else ""
+            ctx.fail(f"{prefix}{key}", f"is missing (a required field{what})",
+                     f"add `{key}: ...` {'under `' + prefix.rstrip('.') + ':`' if prefix else 'at the top level'}")
+
+
+def _unwrap(ctx: _Ctx, m: dict, key: str, field: str, plural: bool = False) -> tuple[Any, str | None]:
+    """Return (value, source) from a bare value or a {value, source} mapping."""
+    v = m[key]
+    vk = "values" if plural else "value"
+    if isinstance(v, dict):
+        for k in v:
+            if k not in (vk, "source"):
+                ctx.fail(f"{field}.{k}", "is not a known field",
+                         f"a field written as a mapping takes only `{vk}` and `source`, "
+                         f"e.g. `{key}: {{{vk}: ..., source: \"NN-Baton Table I\"}}`", v, k)
+        if vk not in v:
+            ctx.fail(field, f"is a mapping without `{vk}`",
+                     f"write `{key}: {{{vk}: ..., source: \"...\"}}` or just `{key}: ...`", m, key)
+        src = v.get("source")
+        if src is not None and not isinstance(src, str):
+            ctx.fail(f"{field}.source", f"must be text, got {_show(src)}",
+                     "quote the source, e.g. source: \"NN-Baton Table I\"", v, "source")
+        return v[vk], src
+    return v, None
+
+
+def parse_size(v: Any) -> int | None:
+    """Bytes from an int or a size string ("1.5KB", "800B", "64 KiB"); None if not a size."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        return int(v) if math.isfinite(v) and v == int(v) else None
+    if isinstance(v, str):
+        mt = _SIZE_RE.match(v)
+        if not mt or mt.group(2) not in ("", *SIZE_UNITS):
+            return None
+        b = Fraction(mt.group(1)) * SIZE_UNITS.get(mt.group(2), 1)
+        return int(b) if b.denominator == 1 else None
+    return None
+
+
+def _count(ctx: _Ctx, v: Any, field: str, m: dict, key: str, example: Any) -> int:
+    ok = (isinstance(v, int) and not isinstance(v, bool)) or (
+        isinstance(v, float) and math.isfinite(v) and v == int(v))
+    if not ok or v <= 0:
+        ctx.fail(field, f"must be a positive integer, got {_show(v)}",
+                 f"set it to a whole number of at least 1, e.g. `{key}: {example}`", m, key)
+    return int(v)
+
+
+def _size(ctx: _Ctx, v: Any, field: str, m: dict, key: str, example: Any) -> int:
+    b = parse_size(v)
+    if b is None or b <= 0:
+        extra = ""
+        if isinstance(v, str) and (mt := _SIZE_RE.match(v)) and mt.group(2) not in ("", *SIZE_UNITS):
+            extra = f" (unknown unit '{mt.group(2)}'; units are bytes: {', '.join(SIZE_UNITS)})"
+        elif b is None and isinstance(v, (str, float)) and _SIZE_RE.match(str(v)):
+            extra = " (not a whole number of bytes)"
+        ctx.fail(field, f"must be a positive size, got {_show(v)}{extra}",
+                 f"write {_SIZE_HELP}, e.g. `{key}: {example}`", m, key)
+    return b
+
+
+def _bits(ctx: _Ctx, v: Any, field: str, m: dict, key: str, example: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 32:
+        ctx.fail(field, f"must be an integer bit width from 1 to 32, got {_show(v)}",
+                 f"e.g. `{key}: {example}`", m, key)
+    return v
+
+
+def _positive(ctx: _Ctx, v: Any, field: str, m: dict, key: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+        ctx.fail(field, f"must be a positive number, got {_show(v)}",
+                 f"write a plain number such as `{key}: 0.81` (units are in the field name)", m, key)
+    return float(v)
+
+
+# --------------------------------------------------------------------------- technology
+def _tech_from_mapping(ctx: _Ctx, m: dict, prefix: str, sources: dict[str, str]) -> Tech:
+    """Build a Tech from a validated mapping (a tech file's top level, or inline `tech:`)."""
+    _check_keys(ctx, m, prefix, (*META_KEYS, *TECH_FIELDS), TECH_FIELDS)
+    vals = {}
+    for key in TECH_FIELDS:
+        field = f"{prefix}{key}"
+        v, src = _unwrap(ctx, m, key, field)
+        vals[key] = _positive(ctx, v, field, m, key)
+        if src:
+            sources[f"tech.{key}"] = src
+    return Tech(**vals)
+
+
+def load_tech(path: str | Path) -> Tech:
+    """Load a technology table file (e.g. hardware/tech-16nm.yaml, or "tech-16nm")."""
+    p = _locate(path)
+    ctx = _Ctx(str(p))
+    data = _read_yaml(p, ctx, "technology table")
+    if "core" in data or "package" in data:
+        ctx.fail(None, "is a hardware description, not a technology table",
+                 "load it with load_hardware(), or pass a tech-*.yaml file")
+    return _tech_from_mapping(ctx, data, "", {})
+
+
+def _resolve_tech(ctx: _Ctx, data: dict, base: Path, sources: dict[str, str]) -> tuple[Tech, str | None]:
+    """`tech:` is a path relative to the hardware file, a bundled name, or an inline mapping."""
+    v = data["tech"]
+    if isinstance(v, dict):
+        return _tech_from_mapping(ctx, v, "tech.", sources), None
+    if not isinstance(v, str) or not v.strip():
+        ctx.fail("tech", f"must be a file name or a mapping of technology numbers, got {_show(v)}",
+                 "write e.g. `tech: tech-16nm.yaml` (relative to this file)", data, "tech")
+    tp = Path(v) if Path(v).is_absolute() else base.parent / v
+    if not _is_file(tp) and "/" not in v and "\\" not in v:
+        for cand in (base.parent / f"{v}.yaml", HARDWARE_DIR / v, HARDWARE_DIR / f"{v}.yaml"):
+            if _is_file(cand):
+                tp = cand
+                break
+    if not _is_file(tp):
+        techs = [n for n in bundled_names() if n.startswith("tech")]
+        ctx.fail("tech", f"refers to '{tp}', which does not exist (paths are relative to the "
+                 "hardware file)", f"correct the path, use a bundled table ({', '.join(techs) or 'none'}), "
+                 "or write the technology numbers inline under `tech:`", data, "tech")
+    tctx = _Ctx(str(tp), via=ctx.file)
+    tdata = _read_yaml(tp, tctx, "technology table")
+    tech = _tech_from_mapping(tctx, tdata, "", sources)
+    return tech, str(tp)
+
+
+# --------------------------------------------------------------------------- hardware
+def load_hardware(path: str | Path) -> Hardware:
+    """Load and validate a hardware YAML file (or a bundled name) into a `Hardware`.
+
+    Raises HardwareError (one paragraph: file, line, field, fix) for any bad input.
+    """
+    p = _locate(path)
+    ctx = _Ctx(str(p))
+    data = _read_yaml(p, ctx, "hardware")
+    if set(data) & set(TECH_FIELDS) and not set(data) & set(SECTIONS):
+        ctx.fail(None, "is a technology table, not a hardware description",
+                 f"refer to it from a hardware file with `tech: {p.name}`, and pass that file")
+    if "compute" in data or "memory" in data:
+        ctx.fail(None, "is a design space, not a hardware description",
+                 "read it with load_design_space(), or pass a hardware file such as nnbaton-case-study")
+    _check_keys(ctx, data, "", TOP_KEYS, ("tech", *REQUIRED_SECTIONS))
+
+    name = data.get("name", p.stem)
+    if not isinstance(name, str) or not name.strip():
+        ctx.fail("name", f"must be non-empty text, got {_show(name)}", "write e.g. `name: my-chip`",
+                 data, "name")
+    source = data.get("source", "") or ""
+    if not isinstance(source, str):
+        ctx.fail("source", f"must be text, got {_show(source)}", "quote it", data, "source")
+    notes = _notes(ctx, data)
+
+    sources: dict[str, str] = {}
+    tech, tech_path = _resolve_tech(ctx, data, p, sources)
+
+    vals: dict[str, Any] = {}
+    for section, spec in SECTIONS.items():
+        sec = data.get(section)
+        if sec is None and section not in REQUIRED_SECTIONS:
+            sec = {}
+        if not isinstance(sec, dict):
+            ctx.fail(section, f"must be a mapping of fields, got {_show(sec)}",
+                     f"write `{section}:` followed by indented fields: {', '.join(spec)}", data, section)
+        required = [k for k, f in spec.items() if f.default is None]
+        _check_keys(ctx, sec, f"{section}.", spec, required, {k: f.help for k, f in spec.items()})
+        for key, f in spec.items():
+            field = f"{section}.{key}"
+            if key not in sec:
+                vals[f.attr] = f.default
+                continue
+            v, src = _unwrap(ctx, sec, key, field)
+            if src:
+                sources[field] = src
+            if f.kind == "count":
+                vals[f.attr] = _count(ctx, v, field, sec, key, f.example)
+            elif f.kind == "size":
+                vals[f.attr] = _size(ctx, v, field, sec, key, f.example)
+            elif f.kind == "bits":
+                vals[f.attr] = _bits(ctx, v, field, sec, key, f.example)
+            else:  # topology
+                if v not in TOPOLOGIES:
+                    ctx.fail(field, f"must be one of {', '.join(TOPOLOGIES)}, got {_show(v)}",
+                             "write `topology: ring` (NN-Baton's directional ring) or "
+                             "`topology: mesh` (Simba's 2D mesh)", sec, key)
+                vals[f.attr] = v
+
+    hw = Hardware(name=name, tech=tech, source=source,
+                  extra={"path": ctx.file, "tech_path": tech_path, "sources": sources, "notes": notes},
+                  **vals)
+    _check_capacities(ctx, hw, data)
+    return hw
+
+
+def _notes(ctx: _Ctx, data: dict) -> list[str]:
+    notes = data.get("notes", [])
+    if isinstance(notes, str):
+        notes = [notes]
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        ctx.fail("notes", "must be text or a list of text", "quote each note", data, "notes")
+    return notes
+
+
+def _line(data: dict, field: str) -> int | None:
+    section, key = field.split(".")
+    sec = data.get(section)
+    return sec.lines.get(key) if isinstance(sec, _Map) else None
+
+
+def _check_capacities(ctx: _Ctx, hw: Hardware, data: dict) -> None:
+    """Checks true for every layer: each buffer holds at least its smallest unit of work."""
+    need = [
+        ("core.o_l1", hw.o_l1, math.ceil(hw.lanes * hw.psum_bits / 8),
+         f"one output pixel's {hw.lanes} partial sums ({hw.lanes} lanes x {hw.psum_bits} bits)",
+         "or reduce core.lanes or bits.psum"),
+        ("core.w_l1", hw.w_l1, math.ceil(hw.lanes * hw.weight_bits / 8),
+         f"one weight per lane ({hw.lanes} lanes x {hw.weight_bits} bits)",
+         "or reduce core.lanes or bits.weight"),
+        ("core.a_l1", hw.a_l1, math.ceil(hw.act_bits / 8),
+         f"one activation ({hw.act_bits} bits)", "or reduce bits.act"),
+        ("chiplet.a_l2", hw.a_l2, math.ceil(hw.act_bits / 8),
+         f"one activation ({hw.act_bits} bits)", "or reduce bits.act"),
+        ("chiplet.o_l2", hw.o_l2, math.ceil(hw.act_bits / 8),
+         f"one output ({hw.act_bits} bits)", "or reduce bits.act"),
+    ]
+    for field, have, least, unit, alt in need:
+        if have < least:
+            ctx.fail(field, f"is {have} bytes, too small to hold {unit}, which every layer needs",
+                     f"increase {field} to at least {least} bytes {alt}", line=_line(data, field))
+    for buf, field in (("a_l1", "core.a_l1"), ("w_l1", "core.w_l1"),
+                       ("a_l2", "chiplet.a_l2"), ("o_l2", "chiplet.o_l2")):
+        e = hw.tech.sram_pj_per_bit(getattr(hw, buf))
+        if e <= 0:
+            ctx.fail(field, f"gets a non-positive SRAM energy ({e:.4g} pJ/bit) from the technology's "
+                     "linear SRAM line", "make tech.sram_pj_per_bit_at_32kb at least "
+                     "tech.sram_pj_per_bit_at_1kb, or change the buffer size", line=_line(data, field))
+
+
+def hardware_to_dict(hw: Hardware, sources: bool = False) -> dict:
+    """Plain-number dict in the YAML layout (tech inline): JSON-ready, and
+    `load_hardware` reads a YAML dump of it back to an equal Hardware.
+
+    With sources=True, numbers whose source is known (hw.extra['sources']) are
+    written as {value, source}, so a derived file keeps its citations.
+    """
+    src: dict[str, str] = (hw.extra or {}).get("sources", {}) if sources else {}
+
+    def val(field: str, v: Any) -> Any:
+        return {"value": v, "source": src[field]} if field in src else v
+
+    d: dict[str, Any] = {"name": hw.name}
+    if hw.source:
+        d["source"] = hw.source
+    d["tech"] = {k: val(f"tech.{k}", getattr(hw.tech, k)) for k in TECH_FIELDS}
+    for section, spec in SECTIONS.items():
+        d[section] = {k: val(f"{section}.{k}", getattr(hw, f.attr)) for k, f in spec.items()}
+    return d
+
+
+# --------------------------------------------------------------------------- lookup
+def bundled_names() -> list[str]:
+    """Names of the YAML files shipped in the repo's hardware/ directory."""
+    if not HARDWARE_DIR.is_dir():
+        return []
+    return sorted(p.stem for p in HARDWARE_DIR.glob("*.y*ml"))
+
+
+def _is_file(p: Path) -> bool:
+    """Path.is_file that treats unusable names (too long, NUL bytes) as absent."""
+    try:
+        return p.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _is_dir(p: Path) -> bool:
+    try:
+        return p.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def _locate(path: str | Path) -> Path:
+    """The path itself if it exists, else a bundled file of that bare name, else the
+    path unchanged (so the loader reports it as not found)."""
+    p = Path(path)
+    if _is_file(p):
+        return p
+    try:
+        return find_hardware(str(path))
+    except HardwareError:
+        return p
+
+
+def find_hardware(spec: str | Path) -> Path:
+    """A path to an existing file, or a bare bundled name like "nnbaton-case-study"."""
+    p = Path(spec)
+    if _is_file(p):
+        return p
+    s = str(spec)
+    if "/" not in s and "\\" not in s:
+        for cand in (HARDWARE_DIR / s, HARDWARE_DIR / f"{s}.yaml", HARDWARE_DIR / f"{s}.yml"):
+            if _is_file(cand):
+                return cand
+    if _is_dir(p):
+        raise HardwareError(f"{s}: is a directory, not a hardware file. Fix: pass one of the "
+                            f".yaml files inside it.")
+    raise HardwareError(f"{s}: no such hardware file, and no bundled hardware of that name. Fix: pass "
+                        f"a path to a YAML file, or one of the bundled names "
+                        f"({', '.join(bundled_names()) or 'none'}) from {HARDWARE_DIR}.")
+
+
+# --------------------------------------------------------------------------- design space
+def load_design_space(path: str | Path) -> dict:
+    """Load a design space (hardware/table2.yaml, or "table2") into plain lists of bytes/counts.
+
+    Returns {name, source, notes, path, tech (Tech or None), tech_path,
+    compute: {vector, lanes, cores, chiplets: [ints]},
+    memory: {buffer: {min, max, steps: [bytes]}}, sources: {field: text}}.
+    A memory entry without `steps` gets the bounds plus the powers of two between.
+    """
+    p = _locate(path)
+    ctx = _Ctx(str(p))
+    data = _read_yaml(p, ctx, "design space")
+    _check_keys(ctx, data, "", DESIGN_TOP, ("compute", "memory"))
+    sources: dict[str, str] = {}
+    out: dict[str, Any] = {"name": data.get("name", p.stem), "source": data.get("source", ""),
+                           "notes": _notes(ctx, data), "path": str(p), "tech": None,
+                           "tech_path": None, "compute": {}, "memory": {}, "sources": sources}
+    if "tech" in data:
+        out["tech"], out["tech_path"] = _resolve_tech(ctx, data, p, sources)
+
+    comp = data["compute"]
+    if not isinstance(comp, dict):
+        ctx.fail("compute", f"must be a mapping, got {_show(comp)}",
+                 f"list the options of {', '.join(DESIGN_COMPUTE)}", data, "compute")
+    _check_keys(ctx, comp, "compute.", DESIGN_COMPUTE, DESIGN_COMPUTE)
+    for key in DESIGN_COMPUTE:
+        field = f"compute.{key}"
+        v, src = _unwrap(ctx, comp, key, field, plural=True)
+        if src:
+            sources[field] = src
+        if not isinstance(v, list) or not v:
+            ctx.fail(field, f"must be a non-empty list of positive integers, got {_show(v)}",
+                     f"write e.g. `{key}: [2, 4, 8, 16]`", comp, key)
+        out["compute"][key] = sorted({_count(ctx, x, field, comp, key, 8) for x in v})
+
+    mem = data["memory"]
+    if not isinstance(mem, dict):
+        ctx.fail("memory", f"must be a mapping, got {_show(mem)}",
+                 f"give min/max/steps for {', '.join(DESIGN_MEMORY)}", data, "memory")
+    _check_keys(ctx, mem, "memory.", DESIGN_MEMORY)
+    for buf, rng in mem.items():
+        pre = f"memory.{buf}"
+        if not isinstance(rng, dict):
+            ctx.fail(pre, f"must be a mapping with min, max and steps, got {_show(rng)}",
+                     f"write `{buf}: {{min: 1KB, max: 128KB}}`", mem, buf)
+        _check_keys(ctx, rng, f"{pre}.", ("min", "max", "steps", "source"), ("min", "max"))
+        if "source" in rng:
+            sources[pre] = str(rng["source"])
+        b = {}
+        for end in ("min", "max"):
+            v, src = _unwrap(ctx, rng, end, f"{pre}.{end}")
+            if src:
+                sources[f"{pre}.{end}"] = src
+            b[end] = _size(ctx, v, f"{pre}.{end}", rng, end, "32KB")
+        if b["min"] > b["max"]:
+            ctx.fail(pre, f"has min {b['min']} B above max {b['max']} B", "swap them", mem, buf)
+        if "steps" in rng:
+            v, src = _unwrap(ctx, rng, "steps", f"{pre}.steps", plural=True)
+            if src:
+                sources[f"{pre}.steps"] = src
+            if not isinstance(v, list) or not v:
+                ctx.fail(f"{pre}.steps", f"must be a non-empty list of sizes, got {_show(v)}",
+                         "write e.g. `steps: [1KB, 2KB, 4KB]`", rng, "steps")
+            steps = sorted({_size(ctx, x, f"{pre}.steps", rng, "steps", "4KB") for x in v})
+            bad = [s for s in steps if not b["min"] <= s <= b["max"]]
+            if bad:
+                ctx.fail(f"{pre}.steps", f"has {bad[0]} B outside [{b['min']}, {b['max']}] B",
+                         "remove it or widen min/max", rng, "steps")
+        else:
+            steps = sorted({b["min"], b["max"]} | {1 << k for k in range(64)
+                                                   if b["min"] <= 1 << k <= b["max"]})
+        out["memory"][buf] = {"min": b["min"], "max": b["max"], "steps": steps}
+    return out

@@ -1,0 +1,104 @@
+"""The Hardware dataclass: package -> chiplets -> cores -> L lanes x P-wide vector MACs.
+
+Loading and validating YAML lives in `hardware.py`; this module only holds the
+domain object and the per-bit energies the cost model needs, in integer
+femtojoules (DESIGN.md rule 4: the objective is an integer).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Buffer names, inner to outer. O-L1 is a register file (read-modify-write).
+BUFFERS = ("o_l1", "a_l1", "w_l1", "a_l2", "o_l2")
+
+
+@dataclass(frozen=True)
+class Tech:
+    """Technology table (NN-Baton Table I and Sec. V-A; sources in the YAML)."""
+
+    dram_pj_per_bit: float
+    d2d_pj_per_bit: float
+    sram_pj_per_bit_at_1kb: float
+    sram_pj_per_bit_at_32kb: float
+    reg_rmw_pj_per_bit: float
+    mac_pj: float
+    frequency_mhz: float
+    mac_area_um2: float
+    sram_area_um2_per_kb: float
+    sram_macro_area_um2: float
+    d2d_phy_area_mm2: float
+
+    def sram_pj_per_bit(self, size_bytes: int) -> float:
+        """SRAM access energy, linear in size through the two Table I points."""
+        kb = size_bytes / 1024
+        slope = (self.sram_pj_per_bit_at_32kb - self.sram_pj_per_bit_at_1kb) / 31
+        return self.sram_pj_per_bit_at_1kb + (kb - 1) * slope
+
+    def sram_area_um2(self, size_bytes: int) -> float:
+        return self.sram_area_um2_per_kb * size_bytes / 1024 + self.sram_macro_area_um2
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """One accelerator instance. Buffer sizes are in bytes, per instance:
+    O-L1, A-L1, W-L1 per core; A-L2, O-L2 per chiplet."""
+
+    name: str
+    n_chiplets: int  # N_P
+    n_cores: int  # N_C per chiplet
+    lanes: int  # L (output channels in parallel)
+    vector: int  # P (input channels per lane per cycle)
+    o_l1: int
+    a_l1: int
+    w_l1: int
+    a_l2: int
+    o_l2: int
+    tech: Tech
+    act_bits: int = 8
+    weight_bits: int = 8
+    psum_bits: int = 24
+    topology: str = "ring"
+    source: str = ""
+    extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    @property
+    def macs(self) -> int:
+        return self.n_chiplets * self.n_cores * self.lanes * self.vector
+
+    def capacity_bits(self, buffer: str) -> int:
+        return 8 * getattr(self, buffer)
+
+    def energy_fj_per_bit(self) -> dict[str, int]:
+        """Per-bit (per-op for 'mac') energies, rounded to integer femtojoules.
+
+        Rounding to 1 fJ/bit changes an SRAM access by at most 0.17 % (0.5 of
+        300 fJ) and keeps every energy an exact integer for the solver.
+        """
+        t = self.tech
+        return {
+            "dram": round(t.dram_pj_per_bit * 1000),
+            "d2d": round(t.d2d_pj_per_bit * 1000),
+            "a_l2": round(t.sram_pj_per_bit(self.a_l2) * 1000),
+            "o_l2": round(t.sram_pj_per_bit(self.o_l2) * 1000),
+            "w_l1": round(t.sram_pj_per_bit(self.w_l1) * 1000),
+            "a_l1": round(t.sram_pj_per_bit(self.a_l1) * 1000),
+            "o_l1": round(t.reg_rmw_pj_per_bit * 1000),
+            "mac": round(t.mac_pj * 1000),
+        }
+
+    def chiplet_area_mm2(self) -> float:
+        """Chiplet area: MACs + SRAM macros + O-L1 registers + one D2D PHY (if N_P > 1).
+
+        O-L1 is a register file; with no published RF area we use the SRAM line
+        (an assumption, labelled in the technology YAML).
+        """
+        t = self.tech
+        core = (self.lanes * self.vector * t.mac_area_um2
+                + t.sram_area_um2(self.a_l1) + t.sram_area_um2(self.w_l1)
+                + t.sram_area_um2(self.o_l1))
+        chiplet = self.n_cores * core + t.sram_area_um2(self.a_l2) + t.sram_area_um2(self.o_l2)
+        phy = t.d2d_phy_area_mm2 if self.n_chiplets > 1 else 0.0
+        return chiplet / 1e6 + phy
+
+    def package_area_mm2(self) -> float:
+        return self.n_chiplets * self.chiplet_area_mm2()

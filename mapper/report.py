@@ -1,0 +1,117 @@
+"""Terminal tables (rich) and Markdown reports. Formatting only: no cost logic here."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from mapper.cost import LEVELS
+from mapper.layer import Layer
+
+
+def _si(x: float, unit: str) -> str:
+    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= scale:
+            return f"{x / scale:.2f} {prefix}{unit}"
+    return f"{x:.0f} {unit}"
+
+
+def energy_str(pj: float) -> str:
+    """pJ in the most readable unit."""
+    for scale, unit in ((1e6, "µJ"), (1e3, "nJ")):
+        if pj >= scale:
+            return f"{pj / scale:.3f} {unit}"
+    return f"{pj:.1f} pJ"
+
+
+def layers_table(title: str, layers: list[Layer]) -> Table:
+    t = Table(title=title)
+    for col in ("#", "name", "kind", "N", "K", "C", "H×W", "R×S", "s", "p", "g", "MACs",
+                "weights", "inputs", "outputs"):
+        t.add_column(col, justify="right" if col not in ("name", "kind") else "left")
+    for i, L in enumerate(layers):
+        t.add_row(str(i), L.name, L.kind, str(L.N), str(L.K), str(L.C), f"{L.H}×{L.W}",
+                  f"{L.R}×{L.S}", str(L.stride), str(L.padding), str(L.groups),
+                  _si(L.macs, ""), _si(L.weights, ""), _si(L.inputs, ""), _si(L.outputs, ""))
+    return t
+
+
+# Terminal columns: the breakdown grouped so a table fits 100 columns.
+GROUPS = {"DRAM": ("dram",), "D2D": ("d2d",), "L2": ("a_l2", "o_l2"), "L1": ("a_l1", "w_l1"),
+          "RF": ("o_l1",), "MAC": ("mac",)}
+
+
+def results_table(title: str, rows: list[dict]) -> Table:
+    """One row per layer: mapping, energy, breakdown shares, cycles, utilisation."""
+    t = Table(title=title, caption="mapping: package/chiplet split, T = chiplet tile HxWxK, "
+              "U = core tile HxW (xL); c/p = channel/plane priority")
+    for col in ("layer", "mapping", "energy", *GROUPS, "cycles", "util"):
+        t.add_column(col, justify="left" if col in ("layer", "mapping") else "right")
+    for r in rows:
+        if not r.get("feasible", True):
+            t.add_row(r["name"], f"[red]infeasible: {r.get('reason')}[/red]")
+            continue
+        e = r["energy_pj"]
+        shares = [f"{100 * sum(r['breakdown_pj'][lv] for lv in g) / e:.0f}%"
+                  for g in GROUPS.values()]
+        t.add_row(r["name"], r["mapping_short"], energy_str(e), *shares,
+                  f"{r['cycles']:,}", f"{100 * r['utilization']:.0f}%")
+    return t
+
+
+def partitions_table(title: str, rows: list[dict]) -> Table:
+    """Fig. 11 style: the best energy of every spatial pair per layer (relative to the best)."""
+    pairs = sorted({p for r in rows for p in r.get("per_partition", {})})
+    t = Table(title=title)
+    t.add_column("layer")
+    for p in pairs:
+        t.add_column(f"({p})", justify="right")
+    for r in rows:
+        per = r.get("per_partition", {})
+        if not per:
+            continue
+        best = min(per.values())
+        cells = []
+        for p in pairs:
+            if p not in per:
+                cells.append("—")
+                continue
+            txt = f"{per[p] / best:.3f}"
+            cells.append(f"[bold green]{txt}[/bold green]" if per[p] == best else txt)
+        t.add_row(r["name"], *cells)
+    return t
+
+
+def print_tables(*tables: Table) -> None:
+    # Wide enough for the tables when piped to a file or a CI log (rich's default is 80).
+    console = Console() if Console().is_terminal else Console(width=150)
+    for t in tables:
+        console.print(t)
+
+
+def markdown_report(title: str, header: dict, rows: list[dict], total: dict) -> str:
+    """A self-contained Markdown report of per-layer results."""
+    out = [f"# {title}", ""]
+    out += [f"- **{k}**: {v}" for k, v in header.items()]
+    out += ["", "## Per layer", "",
+            "| layer | mapping | energy (pJ) | " + " | ".join(LEVELS) + " | cycles | util |",
+            "|---|---|---:|" + "---:|" * len(LEVELS) + "---:|---:|"]
+    for r in rows:
+        if not r.get("feasible", True):
+            out.append(f"| {r['name']} | infeasible: {r.get('reason')} |")
+            continue
+        shares = " | ".join(f"{100 * r['breakdown_pj'][lv] / r['energy_pj']:.1f}%" for lv in LEVELS)
+        out.append(f"| {r['name']} | {r['mapping_text']} | {r['energy_pj']:.1f} | {shares} | "
+                   f"{r['cycles']} | {100 * r['utilization']:.1f}% |")
+    pairs = sorted({p for r in rows for p in r.get("per_partition", {})})
+    if pairs:
+        out += ["", "## Best energy per spatial pair (package, chiplet), relative to the best", "",
+                "| layer | " + " | ".join(f"({p})" for p in pairs) + " |",
+                "|---|" + "---:|" * len(pairs)]
+        for r in rows:
+            per = r.get("per_partition", {})
+            if per:
+                best = min(per.values())
+                out.append(f"| {r['name']} | " + " | ".join(
+                    f"{per[p] / best:.3f}" if p in per else "—" for p in pairs) + " |")
+    out += ["", "## Total", ""] + [f"- **{k}**: {v}" for k, v in total.items()] + [""]
+    return "\n".join(out)

@@ -1,0 +1,188 @@
+"""The mapping space: NN-Baton's spatial, temporal and rotating primitives as data.
+
+A mapping decomposes each output dimension d in {K, H, W} hierarchically:
+
+    D  --package split p_d-->  parts  --chiplet tile t_d-->  chiplet tiles
+       --core split c_d-->  core parts  --core tile u_d-->  core tiles
+
+Two cutting rules: a *temporal* tiling by tile size q gives ceil(D/q) contiguous
+pieces, the last one possibly smaller; a *spatial* split over p units gives min(p, D)
+contiguous parts whose sizes differ by at most one, larger first. For K the core tile is the lane count L (a core computes L output
+channels at a time). Tiles need not divide anything.
+
+The package split is C-type (all N_P chiplets along K) or P-type (a ph x pw grid
+over the plane); the chiplet split is C-, P- or H-type (K x plane hybrid). Loop
+orders at both levels: 'channel' priority (channel loop innermost) or 'plane'.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from math import ceil
+
+from mapper.hwspec import Hardware
+from mapper.layer import Layer
+
+ORDERS = ("channel", "plane")
+DIMS = ("k", "h", "w")
+
+
+@dataclass(frozen=True)
+class DimSplit:
+    """How one dimension is cut: parts, chiplet tile, core parts, core tile."""
+
+    size: int
+    parts: int
+    tile: int
+    core_parts: int
+    core_tile: int
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """One point of the mapping space (splits are (K, H, W) triples)."""
+
+    pkg_split: tuple[int, int, int]
+    chip_tile: tuple[int, int, int]
+    chip_order: str
+    core_split: tuple[int, int, int]
+    core_tile: tuple[int, int]
+    core_order: str
+
+    @property
+    def package_type(self) -> str:
+        return partition_type(self.pkg_split)
+
+    @property
+    def chiplet_type(self) -> str:
+        return partition_type(self.core_split)
+
+    def dim_split(self, layer: Layer, hw: Hardware, dim: str) -> DimSplit:
+        i = DIMS.index(dim)
+        size = (layer.K, layer.H, layer.W)[i]
+        core_tile = hw.lanes if dim == "k" else self.core_tile[i - 1]
+        return DimSplit(size, self.pkg_split[i], self.chip_tile[i], self.core_split[i], core_tile)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d = {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+        d["package_type"] = self.package_type
+        d["chiplet_type"] = self.chiplet_type
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Mapping":
+        return cls(
+            pkg_split=tuple(int(x) for x in d["pkg_split"]),
+            chip_tile=tuple(int(x) for x in d["chip_tile"]),
+            chip_order=str(d["chip_order"]),
+            core_split=tuple(int(x) for x in d["core_split"]),
+            core_tile=tuple(int(x) for x in d["core_tile"]),
+            core_order=str(d["core_order"]),
+        )
+
+    def short(self) -> str:
+        """Compact form for tables: 'P2x2/H2|2x1 T14x14x16c U7x7p' (c/p = loop priority)."""
+        pk, ph, pw = self.pkg_split
+        ck, ch, cw = self.core_split
+        pkg = f"C{pk}" if self.package_type == "C" else f"P{ph}x{pw}"
+        chip = {"C": f"C{ck}", "P": f"P{ch}x{cw}", "H": f"H{ck}|{ch}x{cw}"}[self.chiplet_type]
+        tk, th, tw = self.chip_tile
+        uh, uw = self.core_tile
+        return (f"{pkg}/{chip} T{th}x{tw}x{tk}{self.chip_order[0]} "
+                f"U{uh}x{uw}{self.core_order[0]}")
+
+    def describe(self) -> str:
+        """NN-Baton shorthand, e.g. 'P(2x2)-H(2|2x1) chip 14x14x16 plane / core 7x7 channel'."""
+        pk, ph, pw = self.pkg_split
+        ck, ch, cw = self.core_split
+        pkg = f"C({pk})" if self.package_type == "C" else f"P({ph}x{pw})"
+        chip = {"C": f"C({ck})", "P": f"P({ch}x{cw})", "H": f"H({ck}|{ch}x{cw})"}[self.chiplet_type]
+        tk, th, tw = self.chip_tile
+        uh, uw = self.core_tile
+        return (f"{pkg}-{chip} chiplet tile {th}x{tw}x{tk} {self.chip_order}-priority, "
+                f"core tile {uh}x{uw}xL {self.core_order}-priority")
+
+
+def partition_type(split: tuple[int, int, int]) -> str:
+    """'C' if only channels are split, 'P' if only the plane, 'H' if both."""
+    k, h, w = split
+    if h * w == 1:
+        return "C"
+    if k == 1:
+        return "P"
+    return "H"
+
+
+def pieces(size: int, piece: int) -> list[int]:
+    """Sizes of the contiguous pieces of a range of `size` cut every `piece`."""
+    n = ceil(size / piece)
+    return [piece] * (n - 1) + [size - piece * (n - 1)]
+
+
+def split(size: int, parts: int) -> list[int]:
+    """Sizes when `size` is split over `parts` units: min(parts, size) parts whose sizes
+    differ by at most one, larger first.
+
+    Balanced (not ceil-sized) so that a smaller tile never has *more* parts than a
+    larger one: a unit idle in one tile is then idle in every smaller tile, which is
+    what makes lock-step sharing (multicast, rotation) follow the first unit.
+    """
+    n = min(parts, size)
+    base, extra = divmod(size, n)
+    return [base + 1] * extra + [base] * (n - extra)
+
+
+def factor_pairs(n: int) -> list[tuple[int, int]]:
+    return [(a, n // a) for a in range(1, n + 1) if n % a == 0]
+
+
+def package_splits(n_chiplets: int) -> list[tuple[int, int, int]]:
+    """C-type (all chiplets on K) and every P-type height x width pattern."""
+    out = [(n_chiplets, 1, 1)]
+    if n_chiplets > 1:
+        out += [(1, h, w) for h, w in factor_pairs(n_chiplets)]
+    return out
+
+
+def core_splits(n_cores: int) -> list[tuple[int, int, int]]:
+    """C-, P- and H-type splits of N_C cores: every (k, h, w) with k*h*w = N_C."""
+    return [(k, h, w) for k, rest in factor_pairs(n_cores) for h, w in factor_pairs(rest)]
+
+
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def tile_choices(size: int, parts: int, template: bool) -> list[int]:
+    """Chiplet-tile (or core-tile) sizes for a range of `size` split `parts` ways.
+
+    The template space (what a template tool enumerates) takes divisors of the
+    largest part; the full space takes every size from 1 to the largest part.
+    """
+    q = ceil(size / parts)
+    return divisors(q) if template else list(range(1, q + 1))
+
+
+def check_structure(m: Mapping, layer: Layer, hw: Hardware) -> str | None:
+    """Return why a mapping is structurally invalid for (layer, hw), or None."""
+    if layer.groups != 1 and not layer.depthwise:
+        return "grouped convolutions are mapped as separate dense groups (workload.expand_groups)"
+    if m.chip_order not in ORDERS or m.core_order not in ORDERS:
+        return f"loop orders must be one of {ORDERS}"
+    pk, ph, pw = m.pkg_split
+    if pk * ph * pw != hw.n_chiplets:
+        return f"package split {m.pkg_split} does not use the {hw.n_chiplets} chiplets"
+    if pk != 1 and ph * pw != 1:
+        return "the package split is C-type (channels) or P-type (plane), not both"
+    ck, ch, cw = m.core_split
+    if ck * ch * cw != hw.n_cores:
+        return f"chiplet split {m.core_split} does not use the {hw.n_cores} cores"
+    for d in DIMS:
+        s = m.dim_split(layer, hw, d)
+        if min(s.parts, s.tile, s.core_parts, s.core_tile) < 1:
+            return f"{d}: splits and tiles must be >= 1"
+        if s.tile > ceil(s.size / s.parts):
+            return f"{d}: chiplet tile {s.tile} exceeds the chiplet's part {ceil(s.size / s.parts)}"
+        if d != "k" and s.core_tile > ceil(s.tile / s.core_parts):
+            return f"{d}: core tile {s.core_tile} exceeds the core's part {ceil(s.tile / s.core_parts)}"
+    return None

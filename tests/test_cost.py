@@ -1,0 +1,150 @@
+"""cost.py against hand derivations (the worked example of docs/cost-model.md) and
+enumeration against brute-force evaluation of every mapping."""
+import itertools
+
+import pytest
+
+from mapper.cost import evaluate
+from mapper.hwspec import Hardware, Tech
+from mapper.layer import Layer
+from mapper.solvers.enumerate import enumerate_layer
+from mapper.space import (ORDERS, Mapping, check_structure, core_splits, package_splits,
+                          tile_choices)
+
+# NN-Baton Table I / Sec. V-A numbers (a Hardware built here so this test does not
+# depend on the YAML loader).
+TECH = Tech(dram_pj_per_bit=8.75, d2d_pj_per_bit=1.17, sram_pj_per_bit_at_1kb=0.30,
+            sram_pj_per_bit_at_32kb=0.81, reg_rmw_pj_per_bit=0.104, mac_pj=0.024,
+            frequency_mhz=500, mac_area_um2=135.1, sram_area_um2_per_kb=518.4,
+            sram_macro_area_um2=5440, d2d_phy_area_mm2=0.38)
+CASE_STUDY = Hardware("case-study", n_chiplets=4, n_cores=8, lanes=8, vector=8, o_l1=1536,
+                      a_l1=800, w_l1=18 * 1024, a_l2=64 * 1024, o_l2=32 * 1024, tech=TECH)
+RES2A_2B = Layer("res2a_branch2b", K=64, C=64, H=56, W=56, R=3, S=3, stride=1, padding=1)
+WORKED = Mapping(pkg_split=(1, 2, 2), chip_tile=(16, 14, 14), chip_order="channel",
+                 core_split=(2, 2, 2), core_tile=(7, 7), core_order="channel")
+
+
+def test_worked_example_counts():
+    """docs/cost-model.md §5: every number derived by hand there."""
+    e = evaluate(RES2A_2B, CASE_STUDY, WORKED)
+    c = e.counts
+    assert e.feasible
+    # P(2x2): each chiplet owns a 28x28 plane and all 64 output channels.
+    # Pool = 2x2 = 4 cores sharing a K half: 4 * 18 KB = 72 KB holds the group's
+    # 32 channels x 64 x 3 x 3 = 18,432 weights -> retention 0, one fill per chiplet.
+    assert c["dram_read_w"] == 64 * 64 * 9  # read once, rotated to the other 3 chiplets
+    assert c["d2d_w"] == 3 * 64 * 64 * 9
+    assert c["w_l1_write"] == 4 * 64 * 64 * 9
+    # A-L2: one chiplet's input window 64 x 30 x 30 = 57,600 B <= 64 KB -> read once.
+    assert c["dram_read_a"] == 4 * 64 * 30 * 30
+    assert c["d2d_a"] == 0  # P-type: inputs are private (halos read twice)
+    assert c["a_l2_write"] == 4 * 64 * 30 * 30
+    # A-L1 (800 B) holds one c-block window 8 x 9 x 9 = 648 B but not the tile's
+    # 64 x 9 x 9: every core tile refetches its full window. Core tiles: 4 chiplets x
+    # 16 chiplet tiles (2x2 plane x 4 K) x 8 cores = 512, each 64 x 9 x 9 = 5,184.
+    assert e.retention["a_l1"] == 8
+    assert c["a_l1_write"] == 512 * 5184
+    assert c["a_l2_read"] == 512 * 5184 // 2  # multicast to the 2 cores of each plane part
+    # A-L1 reads: per core tile 49 px x 9 x 64 channels (one read feeds the 8 lanes).
+    assert c["a_l1_read"] == 512 * 49 * 9 * 64
+    # W-L1 reads: 2 pools x 16 chiplet tiles x 4 chiplets steps, 8 x 64 x 9 weights each.
+    assert c["w_l1_read"] == 2 * 16 * 4 * 8 * 64 * 9
+    outputs = 64 * 56 * 56
+    assert c["o_l1_rmw"] == outputs * 8 * 9  # 8 c-blocks x 9 kernel positions
+    assert c["dram_write_o"] == c["o_l2_write"] == c["o_l2_read"] == outputs
+    # cycles: 16 chiplet tiles x (49 px x 9 x 8 c-blocks); all 2048 MACs busy.
+    assert c["cycles"] == 16 * 49 * 9 * 8
+    assert e.utilization == 1.0
+
+
+def test_worked_example_energy():
+    e = evaluate(RES2A_2B, CASE_STUDY, WORKED)
+    c = e.counts
+    # DRAM: (weights + inputs + outputs) x 8 bit x 8,750 fJ/bit.
+    bits = 8 * (64 * 64 * 9 + 4 * 64 * 30 * 30 + 64 * 56 * 56)
+    assert e.breakdown_fj["dram"] == bits * 8750
+    assert e.breakdown_fj["d2d"] == 8 * 3 * 64 * 64 * 9 * 1170
+    # A-L1 800 B: 0.30 + (800/1024 - 1) * 0.51/31 pJ/bit = 0.29640 -> 296 fJ/bit.
+    assert e.breakdown_fj["a_l1"] == 296 * 8 * (c["a_l1_write"] + c["a_l1_read"])
+    # O-L1: 24-bit read-modify-write at 0.104 pJ/bit.
+    assert e.breakdown_fj["o_l1"] == 104 * 24 * c["o_l1_rmw"]
+    assert e.breakdown_fj["mac"] == 24 * RES2A_2B.macs
+    assert e.energy_fj == sum(e.breakdown_fj.values())
+
+
+def tiny_hw(**kw) -> Hardware:
+    base = dict(name="tiny", n_chiplets=1, n_cores=1, lanes=2, vector=2, o_l1=1000, a_l1=1000,
+                w_l1=1000, a_l2=1000, o_l2=1000, tech=TECH)
+    return Hardware(**(base | kw))
+
+
+def test_wl1_penalty_by_hand():
+    """A W-L1 that holds one core tile's weights but not the core's K range pays the
+    plane loop count (Eq. 2): 1x1 conv K=4 C=2 on a 4x4 plane, L=P=2."""
+    layer = Layer("pw", K=4, C=2, H=4, W=4)
+    m = Mapping((1, 1, 1), (4, 2, 4), "channel", (1, 1, 1), (2, 4), "channel")
+    # Loops: n | h_t(2) w_t(1) k_t(1) | h_c(1) w_c(1) k_c(2) | cb(1).
+    # Footprint with k_c inside = 4 channels x 2 = 8 weights; with only cb inside = 2 x 2 = 4.
+    small = evaluate(layer, tiny_hw(w_l1=4), m)
+    assert small.retention["w_l1"] == 7
+    assert small.counts["dram_read_w"] == 8 * 2  # all 8 weights, once per h_t iteration
+    big = evaluate(layer, tiny_hw(w_l1=8), m)
+    assert big.retention["w_l1"] == 0
+    assert big.counts["dram_read_w"] == 8
+    assert evaluate(layer, tiny_hw(w_l1=3), m).reason.startswith("w_l1 too small")
+
+
+def test_c_type_rotation_by_hand():
+    """C-type package split of a dense layer: inputs read once from DRAM and passed
+    around the ring to the other chiplets."""
+    layer = Layer("c", K=8, C=3, H=4, W=4, R=3, S=3, padding=1)
+    hw = tiny_hw(n_chiplets=4)
+    m = Mapping((4, 1, 1), (2, 4, 4), "channel", (1, 1, 1), (4, 4), "channel")
+    e = evaluate(layer, hw, m)
+    window = 3 * 6 * 6  # all 3 channels of the 6x6 padded input
+    assert e.counts["dram_read_a"] == window
+    assert e.counts["d2d_a"] == 3 * window
+    assert e.counts["a_l2_write"] == 4 * window
+    assert e.counts["d2d_w"] == 0 and e.counts["dram_read_w"] == layer.weights
+
+
+def test_o_l1_capacity_is_hard():
+    layer = Layer("x", K=4, C=4, H=4, W=4)
+    m = Mapping((1, 1, 1), (4, 4, 4), "plane", (1, 1, 1), (4, 4), "plane")
+    e = evaluate(layer, tiny_hw(o_l1=2 * 3 * 15), m)  # needs 16 px x 2 lanes x 3 B = 96 B
+    assert not e.feasible and e.reason.startswith("o_l1 too small")
+    assert evaluate(layer, tiny_hw(o_l1=96), m).feasible
+
+
+def all_mappings(layer, hw):
+    """Every mapping of the full space, by plain loops (independent of enumerate.py)."""
+    for pkg in package_splits(hw.n_chiplets):
+        for cs in core_splits(hw.n_cores):
+            for tk in tile_choices(layer.K, pkg[0], False):
+                for th in tile_choices(layer.H, pkg[1], False):
+                    for tw in tile_choices(layer.W, pkg[2], False):
+                        for uh in tile_choices(th, cs[1], False):
+                            for uw in tile_choices(tw, cs[2], False):
+                                for co, qo in itertools.product(ORDERS, ORDERS):
+                                    yield Mapping(pkg, (tk, th, tw), co, cs, (uh, uw), qo)
+
+
+@pytest.mark.parametrize("layer,hw", [
+    (Layer("a", K=5, C=3, H=5, W=3, R=3, S=3, padding=1), tiny_hw(n_chiplets=2, n_cores=2, a_l1=40, w_l1=30, a_l2=200)),
+    (Layer("b", K=6, C=6, H=4, W=4, R=3, S=3, groups=6), tiny_hw(n_chiplets=2, n_cores=3, a_l1=60, w_l1=20)),
+    (Layer("c", K=7, C=4, H=3, W=6, R=1, S=1, stride=2), tiny_hw(n_chiplets=3, n_cores=2, a_l1=12, w_l1=12, a_l2=60)),
+])
+def test_enumeration_equals_brute_force(layer, hw):
+    best = None
+    n = 0
+    for m in all_mappings(layer, hw):
+        assert check_structure(m, layer, hw) is None
+        e = evaluate(layer, hw, m)
+        n += 1
+        if e.feasible and (best is None or e.energy_fj < best):
+            best = e.energy_fj
+    res = enumerate_layer(layer, hw, "full")
+    assert res.points == n
+    assert res.best.energy_fj == best
+    template = enumerate_layer(layer, hw, "template")
+    assert template.best.energy_fj >= best  # the template is a subset of the full space
