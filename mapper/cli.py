@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,8 +20,8 @@ from mapper.dataflows import NAMED, fixed_choices
 from mapper.hardware import HardwareError, find_hardware, hardware_to_dict, load_hardware
 from mapper.hwspec import Hardware
 from mapper.layer import Layer
-from mapper.report import (layers_table, markdown_report, partitions_table, print_tables,
-                           results_table)
+from mapper.report import (energy_str, layers_table, markdown_report, partitions_table,
+                           print_tables, results_table)
 from mapper.solvers.enumerate import enumerate_layer
 from mapper.space import Mapping, check_structure
 from mapper.workload import (Workload, WorkloadError, expand_groups, load_workload,
@@ -29,6 +30,20 @@ from mapper.workload import (Workload, WorkloadError, expand_groups, load_worklo
 
 class UsageError(Exception):
     """A problem with the command line or a mapping file, explained for people."""
+
+
+class Unmappable(Exception):
+    """Some layer has no feasible mapping on the hardware (exit code 3)."""
+
+
+def check_mappable(rows: list[dict], hw_path: str) -> None:
+    bad = [r for r in rows if not r.get("feasible", True)]
+    if bad:
+        names = ", ".join(sorted({r["name"] for r in bad})[:5])
+        raise Unmappable(
+            f"{len(bad)} layer(s) cannot be mapped on {hw_path} ({names}): {bad[0]['reason']}. "
+            "Fix: enlarge the named buffer in the hardware YAML, or use hardware with more "
+            "cores/lanes so the smallest tiles fit.")
 
 
 # ------------------------------------------------------------------ inputs
@@ -85,8 +100,7 @@ def emit(args, obj: dict, tables: list, report_title: str, rows: list[dict], tot
         print(json.dumps(obj, indent=1))
     else:
         print_tables(*tables)
-        for k, v in total.items():
-            print(f"{k}: {v}")
+        print(summary_line(total))
     if getattr(args, "report", None):
         path = Path(args.report)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,6 +118,18 @@ def expand(unique: list[tuple[Layer, list[str]]], per_shape: list[dict],
         for n in names:
             by_name[n] = dict(row, name=n, shared_with=len(names))
     return [by_name[L.name] for L in layers]
+
+
+def summary_line(total: dict) -> str:
+    parts = [f"total energy {energy_str(total['total_energy_pj'])}",
+             f"{total['total_cycles']:,} cycles"]
+    if total.get("infeasible_layers"):
+        parts.append(f"{total['infeasible_layers']} layer(s) INFEASIBLE")
+    for key, label in (("distinct_shapes", "distinct shapes"), ("points_evaluated", "points")):
+        if key in total:
+            parts.append(f"{total[key]:,} {label}")
+    parts.append(f"{total['wall_s']} s")
+    return " | ".join(parts)
 
 
 def totals(rows: list[dict]) -> dict:
@@ -155,6 +181,7 @@ def cmd_evaluate(args) -> int:
            "mapping": source, "layers": rows, **total}
     emit(args, obj, [results_table(f"{wl.model} on {hw.name} — {source}", rows)],
          f"Evaluation of {wl.model} on {hw.name}", rows, total)
+    check_mappable(rows, args.hw)
     return 0
 
 
@@ -169,11 +196,7 @@ def cmd_enumerate(args) -> int:
     for L, _ in unique:
         res = enumerate_layer(L, hw, args.space, fixed=fixed)
         points += res.points
-        row = res.to_dict()
-        if res.best is None:
-            row["reason"] = ("no mapping fits: " + (evaluate_reason(L, hw) or "")
-                             if not fixed else "no mapping with the fixed choices fits")
-        per_shape.append(row)
+        per_shape.append(res.to_dict())
     rows = expand(unique, per_shape, wl.layers)
     total = totals(rows) | {"distinct_shapes": len(unique), "points_evaluated": points,
                             "wall_s": round(time.perf_counter() - t0, 3)}
@@ -185,13 +208,8 @@ def cmd_enumerate(args) -> int:
         tables.append(partitions_table("best energy per spatial pair (package,chiplet), "
                                        "relative to the layer's best", rows))
     emit(args, obj, tables, f"Exhaustive optimum of {wl.model} on {hw.name}", rows, total)
+    check_mappable(rows, args.hw)
     return 0
-
-
-def evaluate_reason(L: Layer, hw: Hardware) -> str | None:
-    """Why no mapping fits: the smallest possible tile's shortfall."""
-    m = Mapping((hw.n_chiplets, 1, 1), (1, 1, 1), "channel", (hw.n_cores, 1, 1), (1, 1), "channel")
-    return evaluate(L, hw, m).reason
 
 
 def cmd_hardware(args) -> int:
@@ -258,9 +276,15 @@ def main(argv: list[str] | None = None) -> int:
     except (HardwareError, WorkloadError, UsageError) as e:
         print(f"mapper {args.cmd}: error: {e}", file=sys.stderr)
         return 2
+    except Unmappable as e:
+        print(f"mapper {args.cmd}: error: {e}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `mapper layers resnet50 | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -35,9 +35,11 @@ class EnumResult:
     wall_s: float
     space: str
     per_partition: dict[str, Evaluation] = field(default_factory=dict)
+    reason: str | None = None  # why nothing fits, when best is None
 
     def to_dict(self) -> dict:
-        d = self.best.to_dict() if self.best else {"name": self.layer.name, "feasible": False}
+        d = self.best.to_dict() if self.best else {"name": self.layer.name, "feasible": False,
+                                                   "reason": self.reason}
         d.update(points=self.points, feasible_points=self.feasible_points,
                  solve_time_s=self.wall_s, space=self.space,
                  per_partition={k: v.energy_fj / 1000 for k, v in self.per_partition.items()})
@@ -86,6 +88,7 @@ def enumerate_layer(layer: Layer, hw: Hardware, space: str = "template",
     best_key: tuple | None = None
     best_mapping: Mapping | None = None
     per_pair: dict[str, tuple[tuple, Mapping]] = {}
+    least_need: dict[str, tuple[int, int]] = {}  # buffer -> (smallest need, capacity), bits
 
     for pkg in package_splits(hw.n_chiplets):
         if fixed.get("package", partition_type(pkg)) != partition_type(pkg):
@@ -106,6 +109,10 @@ def enumerate_layer(layer: Layer, hw: Hardware, space: str = "template",
                     if fixed.get("chip_order", co) != co or fixed.get("core_order", qo) != qo:
                         continue
                     comb = combine(layer, hw, co, qo, cs, T)
+                    for buf, (need, cap) in comb.needs.items():
+                        low = int(np.min(need))
+                        if buf not in least_need or low < least_need[buf][0]:
+                            least_need[buf] = (low, cap)
                     energy = sum(energy_breakdown(comb.counts, hw).values())
                     energy = np.broadcast_to(energy, comb.feasible.shape)
                     cycles = np.broadcast_to(comb.counts["cycles"], comb.feasible.shape)
@@ -131,7 +138,17 @@ def enumerate_layer(layer: Layer, hw: Hardware, space: str = "template",
     if best is not None:
         assert best.energy_fj == best_key[0], "enumeration and evaluation disagree"
     per_partition = {p: evaluate(layer, hw, m) for p, (_, m) in sorted(per_pair.items())}
-    return EnumResult(layer, best, points, feasible_points, wall, space, per_partition)
+    reason = None if best else no_fit_reason(least_need, bool(fixed))
+    return EnumResult(layer, best, points, feasible_points, wall, space, per_partition, reason)
+
+
+def no_fit_reason(least_need: dict[str, tuple[int, int]], fixed: bool) -> str:
+    """Which buffers are too small for even the smallest tiles of the space, by how much."""
+    short = [f"{buf} needs at least {-(-need // 8)} B but holds {cap // 8} B"
+             for buf, (need, cap) in least_need.items() if need > cap]
+    if not short:  # each buffer fits some mapping, but no single mapping fits all
+        short = ["no single mapping satisfies every buffer at once"]
+    return "; ".join(short) + (" (with the fixed choices)" if fixed else "")
 
 
 def space_size(layer: Layer, hw: Hardware, space: str = "template") -> int:
