@@ -17,7 +17,7 @@ def _si(x: float, unit: str) -> str:
 
 def energy_str(pj: float) -> str:
     """pJ in the most readable unit."""
-    for scale, unit in ((1e6, "µJ"), (1e3, "nJ")):
+    for scale, unit in ((1e9, "mJ"), (1e6, "µJ"), (1e3, "nJ")):
         if pj >= scale:
             return f"{pj / scale:.3f} {unit}"
     return f"{pj:.1f} pJ"
