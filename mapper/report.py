@@ -100,7 +100,7 @@ def markdown_report(title: str, header: dict, rows: list[dict], total: dict) -> 
             out.append(f"| {r['name']} | infeasible: {r.get('reason')} |")
             continue
         shares = " | ".join(f"{100 * r['breakdown_pj'][lv] / r['energy_pj']:.1f}%" for lv in LEVELS)
-        out.append(f"| {r['name']} | {r['mapping_text']} | {r['energy_pj']:.1f} | {shares} | "
+        out.append(f"| {r['name']} | {r['mapping_short']} | {r['energy_pj']:.1f} | {shares} | "
                    f"{r['cycles']} | {100 * r['utilization']:.1f}% |")
     pairs = sorted({p for r in rows for p in r.get("per_partition", {})})
     if pairs:

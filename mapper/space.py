@@ -7,8 +7,9 @@ A mapping decomposes each output dimension d in {K, H, W} hierarchically:
 
 Two cutting rules: a *temporal* tiling by tile size q gives ceil(D/q) contiguous
 pieces, the last one possibly smaller; a *spatial* split over p units gives min(p, D)
-contiguous parts whose sizes differ by at most one, larger first. For K the core tile is the lane count L (a core computes L output
-channels at a time). Tiles need not divide anything.
+contiguous parts whose sizes differ by at most one, larger first. For K the core
+tile is the lane count L (a core computes L output channels at a time). Tiles need
+not divide anything.
 
 The package split is C-type (all N_P chiplets along K) or P-type (a ph x pw grid
 over the plane); the chiplet split is C-, P- or H-type (K x plane hybrid). Loop
