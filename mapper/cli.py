@@ -22,7 +22,7 @@ from mapper.hwspec import Hardware
 from mapper.layer import Layer
 from mapper.report import (energy_str, layers_table, markdown_report, partitions_table,
                            print_tables, results_table)
-from mapper.solvers.enumerate import enumerate_layer
+from mapper.solvers.enumerate import enumerate_layer, space_size
 from mapper.space import Mapping, check_structure
 from mapper.workload import (Workload, WorkloadError, expand_groups, load_workload,
                              parse_layer_spec, unique_layers)
@@ -36,18 +36,23 @@ class Unmappable(Exception):
     """Some layer has no feasible mapping on the hardware (exit code 3)."""
 
 
-def check_mappable(rows: list[dict], hw_path: str) -> None:
+def check_mappable(rows: list[dict], hw_path: str, fix: str) -> None:
     bad = [r for r in rows if not r.get("feasible", True)]
     if bad:
         names = ", ".join(sorted({r["name"] for r in bad})[:5])
-        raise Unmappable(
-            f"{len(bad)} layer(s) cannot be mapped on {hw_path} ({names}): {bad[0]['reason']}. "
-            "Fix: enlarge the named buffer in the hardware YAML, or use hardware with more "
-            "cores/lanes so the smallest tiles fit.")
+        raise Unmappable(f"{len(bad)} layer(s) cannot be mapped on {hw_path} ({names}): "
+                         f"{bad[0]['reason']}. Fix: {fix}")
+
+
+HW_FIX = ("enlarge the named buffer in the hardware YAML (the tiles above are already the "
+          "smallest the space allows).")
+MAPPING_FIX = ("use smaller tiles in the mapping, or let `mapper enumerate` choose them.")
 
 
 # ------------------------------------------------------------------ inputs
 def get_workload(args) -> Workload:
+    if args.layer and args.model:
+        raise UsageError(f"give either a model ('{args.model}') or --layer, not both.")
     if args.layer:
         layers = expand_groups(parse_layer_spec(args.layer))
         return Workload(model="layer", resolution=None, layers=layers, skipped={})
@@ -57,36 +62,53 @@ def get_workload(args) -> Workload:
     return load_workload(args.model, args.resolution)
 
 
+def title(wl: Workload) -> str:
+    return f"{wl.model} @ {wl.resolution}" if wl.resolution else wl.model
+
+
 def get_hardware(args) -> Hardware:
     return load_hardware(find_hardware(args.hw))
 
 
 def load_mapping_file(path: str, layers: list[Layer], hw: Hardware) -> dict[str, Mapping]:
-    """A mapping YAML: one mapping for every layer, or `layers: {name: mapping}`."""
-    p = Path(path)
+    """A mapping YAML: one mapping for every layer, or `layers: {name: mapping}` with an
+    optional `default:` mapping for the layers not listed."""
     try:
-        data = yaml.safe_load(p.read_text())
+        data = yaml.safe_load(Path(path).read_text())
     except FileNotFoundError:
         raise UsageError(f"{path}: no such mapping file. Give a mapping YAML or one of the "
                          f"named dataflows: {', '.join(NAMED)}.") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"{path}: cannot read the mapping file ({e.__class__.__name__}). "
+                         "Give a YAML text file.") from None
     except yaml.YAMLError as e:
         raise UsageError(f"{path}: not valid YAML ({e}). Fix the syntax.") from None
     if not isinstance(data, dict):
         raise UsageError(f"{path}: expected a mapping (pkg_split, chip_tile, ...) or "
                          "`layers: {name: mapping}` at the top level.")
-    per_layer = data.get("layers")
+    per_layer, default = data, data  # a single mapping applies to every layer
+    if "layers" in data or "default" in data:
+        per_layer, default = data.get("layers") or {}, data.get("default")
+        if not isinstance(per_layer, dict):
+            raise UsageError(f"{path}: `layers:` must map layer names to mappings.")
+        unknown = set(per_layer) - {L.name for L in layers}
+        if unknown:
+            raise UsageError(f"{path}: `layers:` names {sorted(unknown)[:5]} match no layer of the "
+                             "model. Fix the names (see `mapper layers MODEL`).")
+    else:
+        per_layer = {}
     out = {}
     for L in layers:
-        raw = per_layer.get(L.name, data.get("default")) if isinstance(per_layer, dict) else data
+        raw = per_layer.get(L.name, default)
         if raw is None:
             raise UsageError(f"{path}: no mapping for layer '{L.name}'. Add it under `layers:` "
                              "or give a `default:` mapping.")
         try:
             m = Mapping.from_dict(raw)
-        except (KeyError, TypeError, ValueError) as e:
-            raise UsageError(f"{path}: mapping for '{L.name}' is missing or has a bad field ({e}). "
-                             "Fields: pkg_split [k,h,w], chip_tile [k,h,w], chip_order, "
-                             "core_split [k,h,w], core_tile [h,w], core_order.") from None
+        except ValueError as e:
+            raise UsageError(f"{path}: mapping for '{L.name}': {e}. Fields: pkg_split [k,h,w], "
+                             "chip_tile [k,h,w], chip_order, core_split [k,h,w], core_tile [h,w], "
+                             "core_order (see docs/cli.md).") from None
         why = check_structure(m, L, hw)
         if why:
             raise UsageError(f"{path}: mapping for '{L.name}' is invalid: {why}.")
@@ -135,7 +157,7 @@ def summary_line(total: dict) -> str:
 def totals(rows: list[dict]) -> dict:
     ok = [r for r in rows if r.get("feasible", True)]
     return {
-        "total_energy_pj": sum(r["energy_pj"] for r in ok),
+        "total_energy_pj": float(sum(r["energy_pj"] for r in ok)),
         "total_cycles": sum(r["cycles"] for r in ok),
         "infeasible_layers": len(rows) - len(ok),
     }
@@ -152,7 +174,7 @@ def cmd_layers(args) -> int:
     if args.json:
         print(json.dumps(obj, indent=1))
     else:
-        print_tables(layers_table(f"{wl.model} @ {wl.resolution}", wl.layers))
+        print_tables(layers_table(title(wl), wl.layers))
         print(f"total MACs: {wl.total_macs:,}   distinct shapes: {obj['distinct_shapes']}   "
               f"skipped ops: {wl.skipped}")
     return 0
@@ -160,28 +182,37 @@ def cmd_layers(args) -> int:
 
 def cmd_evaluate(args) -> int:
     wl, hw = get_workload(args), get_hardware(args)
-    unique = unique_layers(wl.layers)
     t0 = time.perf_counter()
     if args.mapping in NAMED:
         fixed = fixed_choices(args.mapping, hw)
+        unique = unique_layers(wl.layers)
         rows = []
         for L, _ in unique:
             res = enumerate_layer(L, hw, "template", fixed=fixed)
-            rows.append(res.best.to_dict() if res.best else
-                        {"name": L.name, "feasible": False,
-                         "reason": f"no mapping of the '{args.mapping}' dataflow fits"})
+            row = res.to_dict()
+            if res.best is None:
+                row["reason"] = f"no mapping of the '{args.mapping}' dataflow fits: {res.reason}"
+            rows.append(row)
+        rows = expand(unique, rows, wl.layers)
         source = f"named dataflow '{args.mapping}': {NAMED[args.mapping][0]}; best template tiles"
+        fix = HW_FIX
     else:
-        mappings = load_mapping_file(args.mapping, [L for L, _ in unique], hw)
-        rows = [evaluate(L, hw, mappings[L.name]).to_dict() for L, _ in unique]
+        mappings = load_mapping_file(args.mapping, wl.layers, hw)
+        cache: dict[tuple, dict] = {}  # same shape and same mapping: priced once
+        rows = []
+        for L in wl.layers:
+            key = (L.shape_key(), mappings[L.name])
+            if key not in cache:
+                cache[key] = evaluate(L, hw, mappings[L.name]).to_dict()
+            rows.append(dict(cache[key], name=L.name))
         source = f"mapping file {args.mapping}"
-    rows = expand(unique, rows, wl.layers)
+        fix = MAPPING_FIX
     total = totals(rows) | {"wall_s": round(time.perf_counter() - t0, 3)}
     obj = {"model": wl.model, "resolution": wl.resolution, "hardware": hw.name,
            "mapping": source, "layers": rows, **total}
-    emit(args, obj, [results_table(f"{wl.model} on {hw.name} — {source}", rows)],
-         f"Evaluation of {wl.model} on {hw.name}", rows, total)
-    check_mappable(rows, args.hw)
+    emit(args, obj, [results_table(f"{title(wl)} on {hw.name} — {source}", rows)],
+         f"Evaluation of {wl.model} on {hw.name} ({source})", rows, total)
+    check_mappable(rows, args.hw, fix)
     return 0
 
 
@@ -191,6 +222,14 @@ def cmd_enumerate(args) -> int:
     fixed = {k: v for k, v in (("package", args.package), ("chiplet", args.chiplet),
                                ("chip_order", args.chip_order), ("core_order", args.core_order))
              if v}
+    if args.space == "full":
+        for L, _ in unique:
+            n = space_size(L, hw, "full")
+            if n > args.max_points:
+                raise UsageError(
+                    f"the full space of layer '{L.name}' has {n:,} points, more than "
+                    f"--max-points {args.max_points:,}. Use --space template, a smaller layer, or "
+                    "raise --max-points (enumeration evaluates about 2 million points/s).")
     t0 = time.perf_counter()
     per_shape, points = [], 0
     for L, _ in unique:
@@ -202,22 +241,27 @@ def cmd_enumerate(args) -> int:
                             "wall_s": round(time.perf_counter() - t0, 3)}
     obj = {"model": wl.model, "resolution": wl.resolution, "hardware": hw.name,
            "space": args.space, "fixed": fixed, "layers": rows, **total}
-    tables = [results_table(f"{wl.model} on {hw.name} — exhaustive optimum ({args.space} space)",
+    tables = [results_table(f"{title(wl)} on {hw.name} — exhaustive optimum ({args.space} space)",
                             rows)]
     if args.partitions:
         tables.append(partitions_table("best energy per spatial pair (package,chiplet), "
                                        "relative to the layer's best", rows))
     emit(args, obj, tables, f"Exhaustive optimum of {wl.model} on {hw.name}", rows, total)
-    check_mappable(rows, args.hw)
+    check_mappable(rows, args.hw, HW_FIX)
     return 0
 
 
 def cmd_hardware(args) -> int:
+    """The spec as YAML that `load_hardware` accepts back, derived figures as comments."""
     hw = get_hardware(args)
-    d = hardware_to_dict(hw) | {"chiplet_area_mm2": hw.chiplet_area_mm2(),
-                                "package_area_mm2": hw.package_area_mm2(), "macs": hw.macs,
-                                "energy_fj_per_bit": hw.energy_fj_per_bit()}
-    print(json.dumps(d, indent=1) if args.json else yaml.safe_dump(d, sort_keys=False))
+    derived = {"chiplet_area_mm2": round(hw.chiplet_area_mm2(), 6),
+               "package_area_mm2": round(hw.package_area_mm2(), 6), "macs": hw.macs,
+               "energy_fj_per_bit": hw.energy_fj_per_bit()}
+    if args.json:
+        print(json.dumps({"hardware": hardware_to_dict(hw), "derived": derived}, indent=1))
+    else:
+        print(yaml.safe_dump(hardware_to_dict(hw), sort_keys=False), end="")
+        print("\n".join("# " + line for line in yaml.safe_dump(derived, sort_keys=False).splitlines()))
     return 0
 
 
@@ -257,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--chiplet", choices=("C", "P", "H"), help="fix the chiplet partition")
     sp.add_argument("--chip-order", choices=("channel", "plane"), help="fix the chiplet loop order")
     sp.add_argument("--core-order", choices=("channel", "plane"), help="fix the core loop order")
+    sp.add_argument("--max-points", type=int, default=50_000_000,
+                    help="refuse --space full beyond this many points per layer (default 50M)")
     sp.add_argument("--partitions", action="store_true",
                     help="also show the best energy of each of the six spatial pairs (Fig. 11)")
     sp.add_argument("--report", help="also write a Markdown report to this path")

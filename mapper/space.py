@@ -72,14 +72,30 @@ class Mapping:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Mapping":
-        return cls(
-            pkg_split=tuple(int(x) for x in d["pkg_split"]),
-            chip_tile=tuple(int(x) for x in d["chip_tile"]),
-            chip_order=str(d["chip_order"]),
-            core_split=tuple(int(x) for x in d["core_split"]),
-            core_tile=tuple(int(x) for x in d["core_tile"]),
-            core_order=str(d["core_order"]),
-        )
+        """Parse a mapping written as YAML/JSON; ValueError names the bad field."""
+        if not isinstance(d, dict):
+            raise ValueError(f"a mapping must be a mapping of fields, got {type(d).__name__}")
+        fields = {"pkg_split": 3, "chip_tile": 3, "core_split": 3, "core_tile": 2,
+                  "chip_order": 0, "core_order": 0}
+        extra = set(d) - set(fields) - {"package_type", "chiplet_type"}  # to_dict adds these
+        if extra:
+            raise ValueError(f"unknown field(s) {sorted(extra)}; valid: {sorted(fields)}")
+        out = {}
+        for name, length in fields.items():
+            if name not in d:
+                raise ValueError(f"missing field '{name}'")
+            v = d[name]
+            if length == 0:
+                if v not in ORDERS:
+                    raise ValueError(f"field '{name}' must be one of {ORDERS}, got {v!r}")
+                out[name] = v
+                continue
+            if (not isinstance(v, (list, tuple)) or len(v) != length
+                    or not all(isinstance(x, int) and not isinstance(x, bool) for x in v)):
+                what = "[k, h, w]" if length == 3 else "[h, w]"
+                raise ValueError(f"field '{name}' must be a list of {length} whole numbers {what}, got {v!r}")
+            out[name] = tuple(v)
+        return cls(**out)
 
     def short(self) -> str:
         """Compact form for tables: 'P2x2/H2|2x1 T14x14x16c U7x7p' (c/p = loop priority)."""
@@ -172,18 +188,20 @@ def check_structure(m: Mapping, layer: Layer, hw: Hardware) -> str | None:
         return f"loop orders must be one of {ORDERS}"
     pk, ph, pw = m.pkg_split
     if pk * ph * pw != hw.n_chiplets:
-        return f"package split {m.pkg_split} does not use the {hw.n_chiplets} chiplets"
+        return f"pkg_split {list(m.pkg_split)} does not multiply to the {hw.n_chiplets} chiplets"
     if pk != 1 and ph * pw != 1:
-        return "the package split is C-type (channels) or P-type (plane), not both"
+        return "pkg_split is C-type [N_P, 1, 1] (channels) or P-type [1, ph, pw] (plane), not both"
     ck, ch, cw = m.core_split
     if ck * ch * cw != hw.n_cores:
-        return f"chiplet split {m.core_split} does not use the {hw.n_cores} cores"
+        return f"core_split {list(m.core_split)} does not multiply to the {hw.n_cores} cores"
     for d in DIMS:
         s = m.dim_split(layer, hw, d)
         if min(s.parts, s.tile, s.core_parts, s.core_tile) < 1:
             return f"{d}: splits and tiles must be >= 1"
         if s.tile > ceil(s.size / s.parts):
-            return f"{d}: chiplet tile {s.tile} exceeds the chiplet's part {ceil(s.size / s.parts)}"
+            return (f"chip_tile {d}={s.tile} exceeds the chiplet's part of {d} "
+                    f"({ceil(s.size / s.parts)})")
         if d != "k" and s.core_tile > ceil(s.tile / s.core_parts):
-            return f"{d}: core tile {s.core_tile} exceeds the core's part {ceil(s.tile / s.core_parts)}"
+            return (f"core_tile {d}={s.core_tile} exceeds the core's part of the chiplet tile "
+                    f"({ceil(s.tile / s.core_parts)})")
     return None

@@ -144,7 +144,8 @@ def enumerate_layer(layer: Layer, hw: Hardware, space: str = "template",
 
 def no_fit_reason(least_need: dict[str, tuple[int, int]], fixed: bool) -> str:
     """Which buffers are too small for even the smallest tiles of the space, by how much."""
-    short = [f"{buf} needs at least {-(-need // 8)} B but holds {cap // 8} B"
+    short = [f"{buf} needs at least {-(-need // 8)} B even with the smallest tiles but holds "
+             f"{cap // 8} B (short by {-(-(need - cap) // 8)} B)"
              for buf, (need, cap) in least_need.items() if need > cap]
     if not short:  # each buffer fits some mapping, but no single mapping fits all
         short = ["no single mapping satisfies every buffer at once"]
