@@ -97,23 +97,27 @@ class Mapping:
             out[name] = tuple(v)
         return cls(**out)
 
-    def short(self) -> str:
-        """Compact form for tables: 'P2x2/H2|2x1 T14x14x16c U7x7p' (c/p = loop priority)."""
+    def splits_text(self, paren: bool = False) -> tuple[str, str]:
+        """The package and chiplet splits, e.g. ('P2x2', 'H2|2x1') or ('P(2x2)', 'H(2|2x1)')."""
+        def fmt(kind: str, body: str) -> str:
+            return f"{kind}({body})" if paren else f"{kind}{body}"
         pk, ph, pw = self.pkg_split
         ck, ch, cw = self.core_split
-        pkg = f"C{pk}" if self.package_type == "C" else f"P{ph}x{pw}"
-        chip = {"C": f"C{ck}", "P": f"P{ch}x{cw}", "H": f"H{ck}|{ch}x{cw}"}[self.chiplet_type]
+        pkg = fmt("C", f"{pk}") if self.package_type == "C" else fmt("P", f"{ph}x{pw}")
+        body = {"C": f"{ck}", "P": f"{ch}x{cw}", "H": f"{ck}|{ch}x{cw}"}[self.chiplet_type]
+        return pkg, fmt(self.chiplet_type, body)
+
+    def short(self) -> str:
+        """Compact form for tables: 'P2x2/H2|2x1 T14x14x16c U7x7p' (c/p = loop priority)."""
+        pkg, chip = self.splits_text()
         tk, th, tw = self.chip_tile
         uh, uw = self.core_tile
         return (f"{pkg}/{chip} T{th}x{tw}x{tk}{self.chip_order[0]} "
                 f"U{uh}x{uw}{self.core_order[0]}")
 
     def describe(self) -> str:
-        """NN-Baton shorthand, e.g. 'P(2x2)-H(2|2x1) chip 14x14x16 plane / core 7x7 channel'."""
-        pk, ph, pw = self.pkg_split
-        ck, ch, cw = self.core_split
-        pkg = f"C({pk})" if self.package_type == "C" else f"P({ph}x{pw})"
-        chip = {"C": f"C({ck})", "P": f"P({ch}x{cw})", "H": f"H({ck}|{ch}x{cw})"}[self.chiplet_type]
+        """Long form: 'P(2x2)-H(2|2x1) chiplet tile 14x14x16 plane-priority, core tile ...'."""
+        pkg, chip = self.splits_text(paren=True)
         tk, th, tw = self.chip_tile
         uh, uw = self.core_tile
         return (f"{pkg}-{chip} chiplet tile {th}x{tw}x{tk} {self.chip_order}-priority, "
