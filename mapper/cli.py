@@ -145,6 +145,8 @@ def expand(unique: list[tuple[Layer, list[str]]], per_shape: list[dict],
 def summary_line(total: dict) -> str:
     parts = [f"total energy {energy_str(total['total_energy_pj'])}",
              f"{total['total_cycles']:,} cycles"]
+    if total["total_macs"]:
+        parts.append(f"{total['total_energy_pj'] / total['total_macs']:.3f} pJ/MAC")
     if total.get("infeasible_layers"):
         parts.append(f"{total['infeasible_layers']} layer(s) INFEASIBLE")
     for key, label in (("distinct_shapes", "distinct shapes"), ("points_evaluated", "points")):
@@ -159,6 +161,7 @@ def totals(rows: list[dict]) -> dict:
     return {
         "total_energy_pj": float(sum(r["energy_pj"] for r in ok)),
         "total_cycles": sum(r["cycles"] for r in ok),
+        "total_macs": sum(r["counts"]["macs"] for r in ok),
         "infeasible_layers": len(rows) - len(ok),
     }
 
