@@ -53,7 +53,7 @@ def markdown(data: list[dict]) -> str:
             cells.append(f"**{v:.2f}**" if per[p].energy_fj == best else f"{v:.2f}")
         lines.append(f"| {d['res']} | {d['paper']} | {d['category']} | "
                      f"{L.weights / L.inputs:.2f} | " + " | ".join(cells)
-                     + f" | {d['best'].mapping.short()} |")
+                     + " | " + d["best"].mapping.short().replace("|", "\\|") + " |")
     lines += ["", "Breakdown of each layer's best mapping (share of energy):", "",
               "| res | layer | energy (µJ) | DRAM | D2D | A-L2 | O-L2 | W-L1 | A-L1 | O-L1 | MAC |",
               "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]

@@ -23,7 +23,7 @@ from mapper.layer import Layer
 from mapper.report import (energy_str, layers_table, markdown_report, partitions_table,
                            print_tables, results_table)
 from mapper.solvers.enumerate import enumerate_layer, space_size
-from mapper.space import Mapping, check_structure
+from mapper.space import Mapping, check_structure, core_splits, package_splits, partition_type
 from mapper.workload import (Workload, WorkloadError, expand_groups, load_workload,
                              parse_layer_spec, unique_layers)
 
@@ -125,9 +125,14 @@ def emit(args, obj: dict, tables: list, report_title: str, rows: list[dict], tot
         print(summary_line(total))
     if getattr(args, "report", None):
         path = Path(args.report)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        header = {k: obj[k] for k in ("model", "resolution", "hardware", "space") if k in obj}
-        path.write_text(markdown_report(report_title, header, rows, total))
+        header = {k: obj[k] for k in ("model", "resolution", "hardware", "space", "mapping")
+                  if k in obj}
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(markdown_report(report_title, header, rows, total))
+        except OSError as e:
+            raise UsageError(f"--report {path}: cannot write the report ({e.strerror}). "
+                             "Give a writable file path.") from None
         if not args.json:
             print(f"report written to {path}")
 
@@ -219,12 +224,30 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def check_fixable(fixed: dict, hw: Hardware, hw_path: str) -> None:
+    """A fixed partition type the hardware cannot have is a usage error, not a shortage."""
+    for key, splits, units in (("package", package_splits(hw.n_chiplets), f"{hw.n_chiplets} chiplet(s)"),
+                               ("chiplet", core_splits(hw.n_cores), f"{hw.n_cores} core(s) per chiplet")):
+        possible = sorted({partition_type(sp) for sp in splits})
+        if key in fixed and fixed[key] not in possible:
+            raise UsageError(f"--{key} {fixed[key]}: {hw_path} has {units}, so the {key} split can "
+                             f"only be {'/'.join(possible)}. Drop --{key} or pick one of those.")
+
+
+def positive_int(text: str) -> int:
+    v = int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return v
+
+
 def cmd_enumerate(args) -> int:
     wl, hw = get_workload(args), get_hardware(args)
     unique = unique_layers(wl.layers)
     fixed = {k: v for k, v in (("package", args.package), ("chiplet", args.chiplet),
                                ("chip_order", args.chip_order), ("core_order", args.core_order))
              if v}
+    check_fixable(fixed, hw, args.hw)
     if args.space == "full":
         for L, _ in unique:
             n = space_size(L, hw, "full")
@@ -304,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--chiplet", choices=("C", "P", "H"), help="fix the chiplet partition")
     sp.add_argument("--chip-order", choices=("channel", "plane"), help="fix the chiplet loop order")
     sp.add_argument("--core-order", choices=("channel", "plane"), help="fix the core loop order")
-    sp.add_argument("--max-points", type=int, default=50_000_000,
+    sp.add_argument("--max-points", type=positive_int, default=50_000_000,
                     help="refuse --space full beyond this many points per layer (default 50M)")
     sp.add_argument("--partitions", action="store_true",
                     help="also show the best energy of each of the six spatial pairs (Fig. 11)")

@@ -23,42 +23,24 @@ from typing import Any, Mapping as TMapping
 import numpy as np
 
 from mapper.hwspec import Hardware
-from mapper.layer import Layer
+from mapper.layer import Layer, window_union
 from mapper.space import DimSplit, Mapping, check_structure, pieces, split
 
 # Value kinds: 'count' = number of outer iterations (a dimension irrelevant to the
 # data), 'plain' = elements (relevant, no halo), 'window' = halo-inclusive input rows.
-KINDS = ("count", "plain", "window")
+VALUE_KINDS = ("count", "plain", "window")
 # Cuts for core-level buffers: which of the dimension's two loops (chiplet tile loop,
 # core tile loop) lie inside the retention position.
 CORE_CUTS = ("core", "tile", "part")  # neither / only the core loop / both inside
 CHIP_CUTS = ("tile", "part")  # chiplet-level buffers see only the chiplet loop
 MODES = ("sum", "first")  # over units: all of them, or the first (largest) one
 
-FIELDS = (
-    "dram_read_w", "dram_read_a", "dram_write_o", "d2d_w", "d2d_a",
-    "a_l2_write", "a_l2_read", "a_l1_write", "a_l1_read", "w_l1_write", "w_l1_read",
-    "o_l1_rmw", "o_l2_write", "o_l2_read", "macs", "cycles",
-)
 LEVELS = ("dram", "d2d", "a_l2", "o_l2", "w_l1", "a_l1", "o_l1", "mac")
 
 
 # --------------------------------------------------------------------------------
 # One dimension
 # --------------------------------------------------------------------------------
-def _union_len(intervals: list[tuple[int, int]]) -> int:
-    """Length of the union of half-open intervals."""
-    total, end = 0, None
-    for lo, hi in sorted(intervals):
-        if end is None or lo > end:
-            total += hi - lo
-            end = hi
-        elif hi > end:
-            total += hi - end
-            end = hi
-    return total
-
-
 def _offsets(sizes: list[int], start: int = 0) -> list[tuple[int, int]]:
     """(offset, size) of consecutive pieces starting at `start`."""
     out, pos = [], start
@@ -69,23 +51,24 @@ def _offsets(sizes: list[int], start: int = 0) -> list[tuple[int, int]]:
 
 
 @lru_cache(maxsize=200_000)
-def dim_table(s: DimSplit, step: int, halo: int) -> dict[tuple, int]:
+def dim_table(s: DimSplit, reach: tuple[int, int, int] | None) -> dict[tuple, int]:
     """Every per-dimension sum and maximum of the cost formulas for one cut.
 
     Keys: (kind, cut, chip_mode, core_mode) for core-level sums,
     ('chip', kind, cut, chip_mode) for chiplet-level sums,
-    ('max', kind, cut) and ('cmax', kind, cut) for the largest footprint,
-    and 'units' (number of non-empty parts) for reporting.
-    `step`/`halo` give the window of n contiguous outputs: step*n + halo.
+    ('max', kind, cut) and ('cmax', kind, cut) for the largest footprint.
+    `reach` = (stride, taps, dilation) of the input window along this dimension
+    (None for K, which has no window).
     """
-    def f(kind: str, n: int) -> int:
-        return 1 if kind == "count" else n if kind == "plain" else step * n + halo
+    @lru_cache(maxsize=None)
+    def win(n: int) -> int:  # window of n contiguous outputs (translation-invariant)
+        return window_union([(0, n)], *reach) if reach else n
 
-    def fwin_union(segments: list[tuple[int, int]]) -> int:
-        return _union_len([(o * step, (o + n - 1) * step + step + halo) for o, n in segments])
+    def f(kind: str, n: int) -> int:
+        return 1 if kind == "count" else n if kind == "plain" else win(n)
 
     t: dict[tuple, int] = {}
-    for key_kind in KINDS:
+    for key_kind in VALUE_KINDS:
         for cut in CORE_CUTS:
             for cm in MODES:
                 for km in MODES:
@@ -97,12 +80,11 @@ def dim_table(s: DimSplit, step: int, halo: int) -> dict[tuple, int]:
             t[("cmax", key_kind, cut)] = 0
 
     parts = _offsets(split(s.size, s.parts))
-    t["units"] = len(parts)
     for pi, (p_off, p_len) in enumerate(parts):
         chip_modes = ("sum", "first") if pi == 0 else ("sum",)
         ctiles = _offsets(pieces(p_len, s.tile), p_off)
         # chiplet-level buffers
-        for kind in KINDS:
+        for kind in VALUE_KINDS:
             v_part = f(kind, p_len)
             v_tile = sum(f(kind, n) for _, n in ctiles)
             for cm in chip_modes:
@@ -117,11 +99,11 @@ def dim_table(s: DimSplit, step: int, halo: int) -> dict[tuple, int]:
                 per_core.setdefault(ci, []).append(seg)
         for ci, segs in per_core.items():
             core_modes = ("sum", "first") if ci == 0 else ("sum",)
-            for kind in KINDS:
+            for kind in VALUE_KINDS:
                 v_core = sum(f(kind, n) for _, q in segs for n in pieces(q, s.core_tile))
                 v_tile = sum(f(kind, q) for _, q in segs)
                 if kind == "window":
-                    v_part = fwin_union(segs)
+                    v_part = window_union(segs, *reach) if reach else sum(q for _, q in segs)
                 elif kind == "plain":
                     v_part = sum(q for _, q in segs)
                 else:
@@ -172,77 +154,111 @@ class Combined:
 
 
 def _select(fits: list, values: list, fallback):
-    """Value at the first position whose footprint fits (positions listed inner-first
-    reversed: we scan from outermost), else `fallback` (the innermost)."""
+    """The value at the smallest (outermost) position r whose footprint fits.
+
+    Scans from the innermost position outward, letting every fitting position
+    override; `fallback` is used when nothing fits (the mapping is then infeasible).
+    Works elementwise on numpy arrays."""
     out = fallback
     for ok, v in zip(reversed(fits), reversed(values)):
         out = np.where(ok, v, out) if isinstance(ok, np.ndarray) else (v if ok else out)
     return out
 
 
+@dataclass
+class Positions:
+    """Per retention position r of one buffer: total fills, the fills that reach the
+    level above once shared chunks are merged, and the largest footprint (elements)."""
+
+    fill: list
+    shared: list
+    foot: list
+
+    def fits(self, capacity_bits: int, bits: int) -> list:
+        return [f * bits <= capacity_bits for f in self.foot]
+
+
+class _Ctx:
+    """The layer/hardware constants and dim tables that every buffer's rule reads."""
+
+    def __init__(self, layer: Layer, hw: Hardware, T: TMapping[str, TMapping]):
+        self.layer, self.hw = layer, hw
+        self.h, self.w, self.k = T["h"], T["w"], T["k"]
+        self.dw = layer.depthwise
+        self.in_k = "plain" if self.dw else "count"  # K is relevant to inputs only for depthwise
+        self.chan_in = 1 if self.dw else layer.C  # channels of an input window (dw: via K)
+
+    def plane(self, kind: str, cut_h: str, cut_w: str, cm: str, km: str):
+        return self.h[(kind, cut_h, cm, km)] * self.w[(kind, cut_w, cm, km)]
+
+
+def _a_l1(c: _Ctx, chip_order: str, core_order: str) -> Positions:
+    """A-L1 (per core, inputs): positions 0..8 over the whole nest."""
+    L, k, N, P = c.layer, c.k, c.layer.N, c.hw.vector
+    out = Positions([], [], [])
+    for r in range(9):
+        ch, cw, ck = (core_cut(d, r, chip_order, core_order) for d in "hwk")
+        windows = N * c.chan_in * c.plane("window", ch, cw, "sum", "sum")
+        out.fill.append(windows * k[(c.in_k, ck, "sum", "sum")])
+        # multicast: cores that differ only in K (dense) get one A-L2 read per chunk
+        out.shared.append(windows * k[(c.in_k, ck, "sum", "sum" if c.dw else "first")])
+        chan = 1 if c.dw else (L.C if r <= 7 else min(P, L.C))  # r = 8: one c-block
+        out.foot.append((N if r == 0 else 1) * chan * c.h[("max", "window", ch)]
+                        * c.w[("max", "window", cw)] * (k[("max", "plain", ck)] if c.dw else 1))
+    return out
+
+
+def _w_l1(c: _Ctx, chip_order: str, core_order: str) -> Positions:
+    """W-L1 pools (cores with the same K part, plane in lock step): positions 0..8."""
+    L, k, P = c.layer, c.k, c.hw.vector
+    RS, Cr = L.R * L.S, L.Cr
+    out = Positions([], [], [])
+    for r in range(9):
+        ch, cw, ck = (core_cut(d, r, chip_order, core_order) for d in "hwk")
+        per = (L.N if r >= 1 else 1) * Cr * RS * k[("plain", ck, "sum", "sum")]
+        out.fill.append(per * c.plane("count", ch, cw, "sum", "first"))
+        out.shared.append(per * c.plane("count", ch, cw, "first", "first"))  # rotation
+        out.foot.append(k[("max", "plain", ck)] * (Cr if r <= 7 else min(P, Cr)) * RS)
+    return out
+
+
+def _a_l2(c: _Ctx, chip_order: str) -> Positions:
+    """A-L2 (per chiplet, inputs): positions 0..4; r = 4 is one chiplet tile."""
+    k, N = c.k, c.layer.N
+    out = Positions([], [], [])
+    for r in range(5):
+        ch, cw, ck = (chip_cut(d, r, chip_order) for d in "hwk")
+        pl = N * c.chan_in * c.h[("chip", "window", ch, "sum")] * c.w[("chip", "window", cw, "sum")]
+        out.fill.append(pl * k[("chip", c.in_k, ck, "sum")])
+        out.shared.append(pl * k[("chip", c.in_k, ck, "sum" if c.dw else "first")])  # rotation
+        out.foot.append((N if r == 0 else 1) * c.chan_in * c.h[("cmax", "window", ch)]
+                        * c.w[("cmax", "window", cw)] * (k[("cmax", "plain", ck)] if c.dw else 1))
+    return out
+
+
 def combine(layer: Layer, hw: Hardware, chip_order: str, core_order: str,
             core_split: tuple[int, int, int], T: TMapping[str, TMapping]) -> Combined:
     """Apply the C³P rules. `T` maps 'k', 'h', 'w' to dim tables (values may be arrays)."""
-    N, P, L = layer.N, hw.vector, hw.lanes
-    dw = layer.depthwise
-    RS = layer.R * layer.S
-    Cr = layer.Cr
-    cblocks = ceil(Cr / P)
+    N, L = layer.N, hw.lanes
+    RS, Cr = layer.R * layer.S, layer.Cr
+    cblocks = ceil(Cr / hw.vector)
     ab, wb, pb = hw.act_bits, hw.weight_bits, hw.psum_bits
-    in_k = "plain" if dw else "count"  # K is relevant to inputs only for depthwise
-    chan_in = 1 if dw else layer.C  # channel factor of an input window (dw: via K)
-    h, w, k = T["h"], T["w"], T["k"]
+    c = _Ctx(layer, hw, T)
+    h, w, k = c.h, c.w, c.k
+    plane = c.plane
 
-    def plane(kind: str, cut_h: str, cut_w: str, cm: str, km: str):
-        return h[(kind, cut_h, cm, km)] * w[(kind, cut_w, cm, km)]
-
-    # ---- A-L1 (per core, inputs) ----------------------------------------------
-    a_fill, a_cast, a_fits = [], [], []
-    for r in range(9):
-        ch, cw, ck = (core_cut(d, r, chip_order, core_order) for d in "hwk")
-        fill = N * chan_in * plane("window", ch, cw, "sum", "sum") * k[(in_k, ck, "sum", "sum")]
-        # multicast: cores that differ only in K (dense) get one A-L2 read per chunk
-        cast = (N * chan_in * plane("window", ch, cw, "sum", "sum")
-                * k[(in_k, ck, "sum", "sum" if dw else "first")])
-        chan_foot = (1 if dw else layer.C) if r <= 7 else (1 if dw else min(P, layer.C))
-        foot = ((N if r == 0 else 1) * chan_foot * h[("max", "window", ch)] * w[("max", "window", cw)]
-                * (k[("max", "plain", ck)] if dw else 1))
-        a_fill.append(fill)
-        a_cast.append(cast)
-        a_fits.append(foot * ab <= hw.capacity_bits("a_l1"))
-    a_l1_need = foot * ab  # the r = 8 footprint
-
-    # ---- W-L1 pools (cores with the same K part share, plane-lock-stepped) --------
+    a1, w1, a2 = _a_l1(c, chip_order, core_order), _w_l1(c, chip_order, core_order), _a_l2(c, chip_order)
     pool_cap = core_split[1] * core_split[2] * hw.capacity_bits("w_l1")
-    w_fill, w_dram, w_fits = [], [], []
-    for r in range(9):
-        ch, cw, ck = (core_cut(d, r, chip_order, core_order) for d in "hwk")
-        n_out = N if r >= 1 else 1
-        per = n_out * Cr * RS * k[("plain", ck, "sum", "sum")]
-        w_fill.append(per * plane("count", ch, cw, "sum", "first"))
-        w_dram.append(per * plane("count", ch, cw, "first", "first"))
-        foot = k[("max", "plain", ck)] * (Cr if r <= 7 else min(P, Cr)) * RS
-        w_fits.append(foot * wb <= pool_cap)
-    w_l1_need = foot * wb
+    a_fits = a1.fits(hw.capacity_bits("a_l1"), ab)
+    w_fits = w1.fits(pool_cap, wb)
+    l2_fits = a2.fits(hw.capacity_bits("a_l2"), ab)
 
-    # ---- A-L2 (per chiplet, inputs; innermost unit = one chiplet tile) ----------
-    l2_fill, l2_dram, l2_fits = [], [], []
-    for r in range(5):
-        ch, cw, ck = (chip_cut(d, r, chip_order) for d in "hwk")
-        pl = h[("chip", "window", ch, "sum")] * w[("chip", "window", cw, "sum")]
-        l2_fill.append(N * chan_in * pl * k[("chip", in_k, ck, "sum")])
-        l2_dram.append(N * chan_in * pl * k[("chip", in_k, ck, "first" if not dw else "sum")])
-        foot = ((N if r == 0 else 1) * chan_in * h[("cmax", "window", ch)] * w[("cmax", "window", cw)]
-                * (k[("cmax", "plain", ck)] if dw else 1))
-        l2_fits.append(foot * ab <= hw.capacity_bits("a_l2"))
-    a_l2_need = foot * ab
-
-    a_l1_write = _select(a_fits, a_fill, a_fill[-1])
-    a_l2_read = _select(a_fits, a_cast, a_cast[-1])
-    w_l1_write = _select(w_fits, w_fill, w_fill[-1])
-    dram_read_w = _select(w_fits, w_dram, w_dram[-1])
-    a_l2_write = _select(l2_fits, l2_fill, l2_fill[-1])
-    dram_read_a = _select(l2_fits, l2_dram, l2_dram[-1])
+    a_l1_write = _select(a_fits, a1.fill, a1.fill[-1])
+    a_l2_read = _select(a_fits, a1.shared, a1.shared[-1])
+    w_l1_write = _select(w_fits, w1.fill, w1.fill[-1])
+    dram_read_w = _select(w_fits, w1.shared, w1.shared[-1])
+    a_l2_write = _select(l2_fits, a2.fill, a2.fill[-1])
+    dram_read_a = _select(l2_fits, a2.shared, a2.shared[-1])
 
     outputs = layer.outputs
     core_px = plane("plain", "core", "core", "sum", "sum")
@@ -255,7 +271,7 @@ def combine(layer: Layer, hw: Hardware, chip_order: str, core_order: str,
         "a_l2_write": a_l2_write,
         "a_l2_read": a_l2_read,
         "a_l1_write": a_l1_write,
-        "a_l1_read": N * RS * core_px * (k[("plain", "core", "sum", "sum")] if dw
+        "a_l1_read": N * RS * core_px * (k[("plain", "core", "sum", "sum")] if c.dw
                                          else layer.C * k[("count", "core", "sum", "sum")]),
         "w_l1_write": w_l1_write,
         "w_l1_read": N * Cr * RS * k[("plain", "core", "sum", "sum")]
@@ -270,9 +286,9 @@ def combine(layer: Layer, hw: Hardware, chip_order: str, core_order: str,
     needs = {
         "o_l1": (h[("max", "plain", "core")] * w[("max", "plain", "core")] * L * pb,
                  hw.capacity_bits("o_l1")),
-        "a_l1": (a_l1_need, hw.capacity_bits("a_l1")),
-        "w_l1": (w_l1_need, pool_cap),
-        "a_l2": (a_l2_need, hw.capacity_bits("a_l2")),
+        "a_l1": (a1.foot[-1] * ab, hw.capacity_bits("a_l1")),  # innermost footprints
+        "w_l1": (w1.foot[-1] * wb, pool_cap),
+        "a_l2": (a2.foot[-1] * ab, hw.capacity_bits("a_l2")),
         "o_l2": (h[("cmax", "plain", "tile")] * w[("cmax", "plain", "tile")]
                  * k[("cmax", "plain", "tile")] * ab, hw.capacity_bits("o_l2")),
     }
@@ -344,8 +360,7 @@ class Evaluation:
 def tables_for(layer: Layer, hw: Hardware, m: Mapping) -> dict[str, dict]:
     out = {}
     for d in ("k", "h", "w"):
-        step, halo = (1, 0) if d == "k" else layer.step_halo(d)
-        out[d] = dim_table(m.dim_split(layer, hw, d), step, halo)
+        out[d] = dim_table(m.dim_split(layer, hw, d), None if d == "k" else layer.reach(d))
     return out
 
 

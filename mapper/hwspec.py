@@ -8,10 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Buffer names, inner to outer. O-L1 is a register file (read-modify-write).
-BUFFERS = ("o_l1", "a_l1", "w_l1", "a_l2", "o_l2")
-
-
 @dataclass(frozen=True)
 class Tech:
     """Technology table (NN-Baton Table I and Sec. V-A; sources in the YAML)."""

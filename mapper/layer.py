@@ -1,13 +1,43 @@
 """The Layer: one convolution (or FC as a 1x1 convolution) in output-centric terms.
 
-H and W are the *output* plane. The input plane is described by the window a tile
-of outputs needs (see `Layer.window`), so ragged tiles stay exact.
+H and W are the *output* plane. The input plane is described by the rows a set of
+outputs needs (`window_union`), so ragged tiles and dilation stay exact.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
 KINDS = ("conv", "depthwise", "fc")
+
+
+def window_union(segments: list[tuple[int, int]], stride: int, taps: int, dilation: int) -> int:
+    """Distinct padded-input rows that a set of output rows needs, exactly.
+
+    Output row o reads rows o*stride + dilation*i for i < taps. `segments` are
+    (first output, count) runs. Without dilation each run needs one contiguous span
+    (stride <= taps) or `taps` rows per output (stride > taps: windows never touch),
+    so the union is interval arithmetic; dilated kernels skip rows and are counted
+    as an explicit set. Summed over a contiguous partition of D outputs into m runs,
+    the undilated count is min(stride, taps)*D + m*(taps - min(stride, taps)).
+    """
+    if dilation == 1 and stride > taps:
+        outputs = _interval_union([(o, o + n) for o, n in segments])
+        return outputs * taps
+    if dilation == 1:
+        return _interval_union([(o * stride, (o + n - 1) * stride + taps) for o, n in segments])
+    return len({o * stride + dilation * i for o0, n in segments
+                for o in range(o0, o0 + n) for i in range(taps)})
+
+
+def _interval_union(intervals: list[tuple[int, int]]) -> int:
+    """Length of the union of half-open intervals."""
+    total, end = 0, None
+    for lo, hi in sorted(intervals):
+        if end is None or lo > end:
+            total, end = total + hi - lo, hi
+        elif hi > end:
+            total, end = total + hi - end, hi
+    return total
 
 
 @dataclass(frozen=True)
@@ -47,23 +77,13 @@ class Layer:
     def S_eff(self) -> int:
         return self.dilation * (self.S - 1) + 1
 
+    def reach(self, axis: str) -> tuple[int, int, int]:
+        """(stride, kernel taps, dilation) along axis 'h' (R) or 'w' (S)."""
+        return self.stride, (self.R if axis == "h" else self.S), self.dilation
+
     def window(self, n_out: int, axis: str) -> int:
-        """Input rows (axis 'h') or columns ('w') needed by n_out *contiguous* outputs.
-
-        Each output needs the window [o*stride, o*stride + R_eff) of the padded input.
-        The union over n contiguous outputs is step*n + halo with step = min(stride,
-        R_eff) and halo = R_eff - step, so summed over any contiguous partition of
-        D outputs into m pieces it is step*D + m*halo: exact for ragged tiles.
-        """
-        if n_out <= 0:
-            return 0
-        step, halo = self.step_halo(axis)
-        return step * n_out + halo
-
-    def step_halo(self, axis: str) -> tuple[int, int]:
-        r_eff = self.R_eff if axis == "h" else self.S_eff
-        step = min(self.stride, r_eff)
-        return step, r_eff - step
+        """Input rows (axis 'h') or columns ('w') that n_out contiguous outputs need."""
+        return window_union([(0, n_out)], *self.reach(axis)) if n_out > 0 else 0
 
     @property
     def macs(self) -> int:

@@ -100,7 +100,8 @@ def markdown_report(title: str, header: dict, rows: list[dict], total: dict) -> 
             out.append(f"| {r['name']} | infeasible: {r.get('reason')} |")
             continue
         shares = " | ".join(f"{100 * r['breakdown_pj'][lv] / r['energy_pj']:.1f}%" for lv in LEVELS)
-        out.append(f"| {r['name']} | {r['mapping_short']} | {r['energy_pj']:.1f} | {shares} | "
+        mapping = r["mapping_short"].replace("|", "\\|")  # H-type splits contain a '|'
+        out.append(f"| {r['name']} | {mapping} | {r['energy_pj']:.1f} | {shares} | "
                    f"{r['cycles']} | {100 * r['utilization']:.1f}% |")
     pairs = sorted({p for r in rows for p in r.get("per_partition", {})})
     if pairs:

@@ -4,7 +4,7 @@
 keeps the content of every buffer instance as an explicit Python set of element
 identities, and counts every transfer of Sec. 3.3. It is deliberately independent
 of `mapper/cost.py` (which computes the same numbers analytically) and of
-`Layer.window` / `Layer.step_halo` (the closed-form input windows): the rows and
+`Layer.window` / `layer.window_union` (the closed-form input windows): the rows and
 columns an output tile needs are built here as explicit sets.
 
 Element identities (encoded as ints by a mixed-radix bijection, see `_Ids`):
@@ -161,13 +161,13 @@ class _Ids:
         return ((k * L.Cr + c) * L.R + r) * L.S + s
 
     def rows(self, hr: range) -> set[int]:
-        """Padded-input rows output rows `hr` need: o*stride .. o*stride+R_eff-1 each."""
-        st = self.layer.stride
-        return {o * st + i for o in hr for i in range(self.R_eff)}
+        """Padded-input rows output rows `hr` need: o*stride + dilation*i, i < R."""
+        st, d = self.layer.stride, self.layer.dilation
+        return {o * st + d * i for o in hr for i in range(self.layer.R)}
 
     def cols(self, wr: range) -> set[int]:
-        st = self.layer.stride
-        return {o * st + i for o in wr for i in range(self.S_eff)}
+        st, d = self.layer.stride, self.layer.dilation
+        return {o * st + d * i for o in wr for i in range(self.layer.S)}
 
     def inputs(self, n: int, channels: range, hr: range, wr: range) -> frozenset:
         key = (n, channels.start, channels.stop, hr.start, hr.stop, wr.start, wr.stop)
@@ -461,6 +461,9 @@ def random_case(rng: random.Random) -> tuple[Layer, Hardware, Mapping]:
                   dilation=dilation, groups=groups, N=rng.choice([1, 2]), kind=kind)
 
     # --- hardware
+    # bit widths: mostly NN-Baton's 8/8/24, sometimes others (capacities are in bits)
+    act, weight, psum = (8, 8, 24) if rng.random() < 0.6 else (
+        rng.choice([4, 8, 16]), rng.choice([1, 4, 8, 16]), rng.choice([16, 24, 32]))
     lanes = rng.choice([1, 2, 3, 4])
     hw = Hardware(
         name="rand",
@@ -468,13 +471,13 @@ def random_case(rng: random.Random) -> tuple[Layer, Hardware, Mapping]:
         n_cores=rng.choice([1, 2, 3, 4, 6]),
         lanes=lanes,
         vector=rng.choice([1, 2, 4]),
-        o_l1=_log_uniform(rng, lanes * 3, 400),
+        o_l1=_log_uniform(rng, -(-lanes * psum // 8), 400),
         a_l1=_log_uniform(rng, 8, 600),
         w_l1=_log_uniform(rng, 8, 400),
         a_l2=_log_uniform(rng, 64, 4000),
         o_l2=_log_uniform(rng, 16, 2000),
         tech=NNBATON_TECH,
-        act_bits=8, weight_bits=8, psum_bits=24,
+        act_bits=act, weight_bits=weight, psum_bits=psum,
     )
 
     # --- mapping

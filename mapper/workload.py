@@ -62,6 +62,20 @@ REQUIRED = ("K", "C", "H", "W")
 FIELDS = ("name",) + INT_FIELDS + ("kind",)
 
 
+# Energies are exact 64-bit integers of femtojoules; C³P charges at most a few pJ of
+# data movement per MAC, so 10^12 MACs per layer keeps every sum far below 2^63.
+MAX_MACS = 10**12
+
+
+def _check_size(lay: Layer, where: str) -> Layer:
+    if lay.macs > MAX_MACS:
+        raise WorkloadError(
+            f"{where}: the layer has {lay.macs:.3g} MACs (N*K*C/groups*H*W*R*S), more than the "
+            f"{MAX_MACS:.0e} the exact 64-bit energy arithmetic supports. Split it (e.g. a "
+            f"smaller batch N or fewer rows) into several layers.")
+    return lay
+
+
 def _layer_from_fields(raw: dict[str, Any], where: str) -> Layer:
     """Validate user-given fields (already keyed by canonical name) and build a Layer.
 
@@ -109,17 +123,17 @@ def _layer_from_fields(raw: dict[str, Any], where: str) -> Layer:
         raise WorkloadError(
             f"{where}: field 'kind' is {kind!r}; valid kinds are {', '.join(KINDS)} "
             f"(or leave it out: it is inferred from groups, C and K).")
-    elif kind == "fc" and (lay.H, lay.W, lay.R, lay.S, lay.groups) != (1, 1, 1, 1, 1):
+    elif kind == "fc" and (lay.W, lay.R, lay.S, lay.groups) != (1, 1, 1, 1):
         raise WorkloadError(
-            f"{where}: kind 'fc' needs H=W=R=S=groups=1 (an FC layer is a 1x1 conv on a "
-            f"1x1 plane; use N for the rows of a batched FC), got H={lay.H} W={lay.W} "
-            f"R={lay.R} S={lay.S} groups={lay.groups}. Drop kind or fix the shape.")
+            f"{where}: kind 'fc' needs W=R=S=groups=1 (an FC layer is a 1x1 conv whose "
+            f"rows, e.g. batch x tokens, are H so the weights are reused across them), got "
+            f"W={lay.W} R={lay.R} S={lay.S} groups={lay.groups}. Drop kind or fix the shape.")
     elif kind != "fc" and kind != auto:
         raise WorkloadError(
             f"{where}: kind {kind!r} does not match the shape (groups={lay.groups}, "
             f"C={lay.C}, K={lay.K} make it {auto!r}; depthwise means groups == C == K > 1). "
             f"Drop the kind field or fix groups.")
-    return replace(lay, kind=kind)
+    return _check_size(replace(lay, kind=kind), where)
 
 
 def _int_hint(v: Any) -> int:
@@ -392,9 +406,11 @@ def extract(module: nn.Module, input_shape: tuple[int, ...], model_name: str = "
         if isinstance(mod, nn.Conv2d):
             new = _conv_layers(name, mod, shape)
         else:
-            new = [Layer(name=name, K=mod.out_features, C=mod.in_features, H=1, W=1,
-                         N=math.prod(shape[:-1]), kind="fc")]
+            # the rows (batch x tokens) go on the plane, where the weights are reused
+            new = [Layer(name=name, K=mod.out_features, C=mod.in_features,
+                         H=math.prod(shape[:-1]), W=1, N=1, kind="fc")]
         for lay in new:
+            _check_size(lay, f"model {model_name!r}, layer {lay.name!r}")
             zero = [f for f in ("N", "K", "C", "H", "W", "R", "S") if getattr(lay, f) == 0]
             if zero:
                 raise WorkloadError(

@@ -580,3 +580,25 @@ def test_per_layer_mapping_of_same_shape_layers(capsys, tmp_path):
     f.write_text(yaml.safe_dump({"layers": {"a": example_mapping(), "b": other}}))
     d = run_json(capsys, "evaluate", net, "--hw", HW, "--mapping", f)
     assert d["layers"][1]["mapping"]["pkg_split"] == [4, 1, 1]
+
+
+def test_report_path_unwritable(capsys, tmp_path):
+    err = fails(capsys, "enumerate", "--layer", "K=8 C=8 H=4 W=4", "--hw", HW,
+                "--report", str(tmp_path))
+    assert "--report" in err and str(tmp_path) in err
+
+
+def test_fixed_choice_impossible_on_hardware(capsys, tmp_path):
+    """2 cores per chiplet cannot make an H-type split (it needs k > 1 and h*w > 1)."""
+    f = hardware_yaml(tmp_path / "two-cores.yaml", cores=2)
+    err = fails(capsys, "enumerate", "--layer", "K=8 C=8 H=4 W=4", "--hw", f, "--chiplet", "H")
+    assert "--chiplet H" in err and "C/P" in err
+
+
+def test_mesh_topology_rejected(capsys, tmp_path):
+    doc = yaml.safe_load(Path(hardware_yaml(tmp_path / "h.yaml")).read_text())
+    doc["package"]["topology"] = "mesh"
+    f = tmp_path / "mesh.yaml"
+    f.write_text(yaml.safe_dump(doc))
+    err = fails(capsys, "hardware", f)
+    assert "topology" in err and "ring" in err

@@ -148,3 +148,55 @@ def test_enumeration_equals_brute_force(layer, hw):
     assert res.best.energy_fj == best
     template = enumerate_layer(layer, hw, "template")
     assert template.best.energy_fj >= best  # the template is a subset of the full space
+
+
+def test_worked_example_total_from_hand_counts():
+    """The 135.8 µJ of docs/cost-model.md §5, from the hand-derived counts above and
+    the per-bit energies of NN-Baton Table I (SRAM line, rounded to integer fJ)."""
+    e = evaluate(RES2A_2B, CASE_STUDY, WORKED)
+    outputs = 64 * 56 * 56
+    core_tiles, window = 512, 64 * 9 * 9
+    a_l1_bits = 8 * (core_tiles * window + core_tiles * 49 * 9 * 64)
+    a_l2_bits = 8 * (4 * 64 * 30 * 30 + core_tiles * window // 2)
+    w_l1_bits = 8 * (4 * 64 * 64 * 9 + 2 * 16 * 4 * 8 * 64 * 9)
+    # fJ/bit: A-L1 800 B -> 296, W-L1 18 KB -> 580, A-L2 64 KB -> 1336, O-L2 32 KB -> 810
+    expected = (8750 * 8 * (64 * 64 * 9 + 4 * 64 * 30 * 30 + outputs)
+                + 1170 * 8 * 3 * 64 * 64 * 9
+                + 1336 * a_l2_bits + 810 * 8 * 2 * outputs + 580 * w_l1_bits + 296 * a_l1_bits
+                + 104 * 24 * outputs * 8 * 9 + 24 * RES2A_2B.macs)
+    assert e.energy_fj == expected
+    assert round(expected / 1e9, 1) == 135.8  # the figure quoted in the docs, in µJ
+
+
+def test_dilated_window_counts_only_the_taps():
+    """3x3 kernel, dilation 2, stride 2, 4x4 outputs: output rows 0..3 start at input
+    rows 0, 2, 4, 6 and read taps +0, +2, +4 -> rows {0, 2, ..., 10}: 6 rows, 6 x 6 inputs."""
+    layer = Layer("d", K=1, C=1, H=4, W=4, R=3, S=3, stride=2, dilation=2)
+    m = Mapping((1, 1, 1), (1, 4, 4), "channel", (1, 1, 1), (4, 4), "channel")
+    e = evaluate(layer, tiny_hw(lanes=1, vector=1), m)
+    assert e.counts["dram_read_a"] == 36
+    assert layer.inputs == 36
+
+
+def test_stride_larger_than_kernel_skips_rows():
+    """1x1 kernel, stride 2, 3x3 outputs read input rows/cols {0, 2, 4}: 9 inputs per channel."""
+    layer = Layer("s", K=2, C=2, H=3, W=3, stride=2)
+    m = Mapping((1, 1, 1), (2, 3, 3), "channel", (1, 1, 1), (2, 3), "channel")
+    e = evaluate(layer, tiny_hw(), m)
+    assert e.counts["dram_read_a"] == 2 * 9
+
+
+def test_bit_widths_apply_per_data_type():
+    """16-bit activations, 4-bit weights, 32-bit partial sums: each level's energy uses
+    the width of the data it moves (everything fits, one chiplet, one core)."""
+    layer = Layer("b", K=2, C=2, H=2, W=2)
+    hw = tiny_hw(o_l1=2000)
+    hw = Hardware(**{**hw.__dict__, "act_bits": 16, "weight_bits": 4, "psum_bits": 32})
+    m = Mapping((1, 1, 1), (2, 2, 2), "channel", (1, 1, 1), (2, 2), "channel")
+    e = evaluate(layer, hw, m)
+    c = e.counts
+    assert (c["dram_read_w"], c["dram_read_a"], c["dram_write_o"]) == (4, 8, 8)
+    assert e.breakdown_fj["dram"] == 8750 * (4 * 4 + 16 * (8 + 8))
+    assert e.breakdown_fj["o_l1"] == 104 * 32 * c["o_l1_rmw"]
+    w_fj = round(TECH.sram_pj_per_bit(1000) * 1000)
+    assert e.breakdown_fj["w_l1"] == w_fj * 4 * (c["w_l1_write"] + c["w_l1_read"])

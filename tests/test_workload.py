@@ -176,7 +176,8 @@ def test_linear_reused_module_and_original_untouched():
     net = Net()
     w = extract(net, (2, 4, 16))
     assert [l.name for l in w.layers] == ["proj", "proj@2"]
-    assert all((l.kind, l.N, l.K, l.C) == ("fc", 8, 16, 16) for l in w.layers)
+    # the 2 x 4 rows go on the plane (H), where the weights are reused across them
+    assert all((l.kind, l.N, l.H, l.W, l.K, l.C) == ("fc", 1, 8, 1, 16, 16) for l in w.layers)
     assert w.skipped == {"flatten": 1, "view": 1}
     assert net.proj.weight.device.type == "cpu"  # extraction works on a meta copy
 

@@ -11,6 +11,7 @@ tile (what a template tool enumerates); 'full' allows every size (small layers).
 from __future__ import annotations
 
 import time
+from math import prod
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,8 +59,8 @@ def dim_choices(layer: Layer, hw: Hardware, dim: str, parts: int, core_parts: in
 
 
 def _stack(layer: Layer, dim: str, splits: list[DimSplit], axis: int) -> dict:
-    step, halo = (1, 0) if dim == "k" else layer.step_halo(dim)
-    tables = [dim_table(s, step, halo) for s in splits]
+    reach = None if dim == "k" else layer.reach(dim)
+    tables = [dim_table(s, reach) for s in splits]
     shape = [1, 1, 1]
     shape[axis] = len(tables)
     return {key: np.array([t[key] for t in tables], dtype=np.int64).reshape(shape)
@@ -153,13 +154,21 @@ def no_fit_reason(least_need: dict[str, tuple[int, int]], fixed: bool) -> str:
 
 
 def space_size(layer: Layer, hw: Hardware, space: str = "template") -> int:
-    """Number of points `enumerate_layer` would evaluate (without evaluating them)."""
+    """Number of points `enumerate_layer` would evaluate, counted without building them
+    (the full space of a long dimension has ~D^2/2 cuts)."""
     template = space == "template"
+
+    def count(dim: str, parts: int, core_parts: int) -> int:
+        size = {"k": layer.K, "h": layer.H, "w": layer.W}[dim]
+        tiles = tile_choices(size, parts, template)
+        if dim == "k":
+            return len(tiles)
+        if template:
+            return sum(len(tile_choices(t, core_parts, True)) for t in tiles)
+        return sum(-(-t // core_parts) for t in tiles)
+
     total = 0
     for pkg in package_splits(hw.n_chiplets):
         for cs in core_splits(hw.n_cores):
-            n = 1
-            for i, d in enumerate("khw"):
-                n *= len(dim_choices(layer, hw, d, pkg[i], cs[i], template))
-            total += 4 * n
+            total += 4 * prod(count(d, pkg[i], cs[i]) for i, d in enumerate("khw"))
     return total
