@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench lint clean
+.PHONY: install demo test bench lint clean
 
 install: $(STAMP)
 
@@ -12,7 +12,6 @@ install: $(STAMP)
 # project's looser torch requirement is already satisfied (no CUDA download).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
@@ -22,9 +21,6 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
-
-test-fast: install
-	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: install
 	$(BIN)/python bench/enumerate_zoo.py

@@ -95,7 +95,12 @@ class Mapping:
                 what = "[k, h, w]" if length == 3 else "[h, w]"
                 raise ValueError(f"field '{name}' must be a list of {length} whole numbers {what}, got {v!r}")
             out[name] = tuple(v)
-        return cls(**out)
+        m = cls(**out)
+        for key, actual in (("package_type", m.package_type), ("chiplet_type", m.chiplet_type)):
+            if key in d and d[key] != actual:
+                raise ValueError(f"field '{key}' is {d[key]!r} but the splits make it {actual!r}; "
+                                 f"drop '{key}' (it is derived) or fix the split")
+        return m
 
     def splits_text(self, paren: bool = False) -> tuple[str, str]:
         """The package and chiplet splits, e.g. ('P2x2', 'H2|2x1') or ('P(2x2)', 'H(2|2x1)')."""
