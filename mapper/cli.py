@@ -1,4 +1,4 @@
-"""The `mapper` command: layers, evaluate, enumerate.
+"""The `mapper` command: layers, evaluate, enumerate, solve, hardware.
 
 Bad input never shows a traceback: library errors carry a message for people
 (file, field, fix), printed here with a non-zero exit code.
@@ -21,9 +21,11 @@ from mapper.hardware import HardwareError, find_hardware, hardware_to_dict, load
 from mapper.hwspec import Hardware
 from mapper.layer import Layer
 from mapper.report import (energy_str, layers_table, markdown_report, partitions_table,
-                           print_tables, results_table)
+                           print_tables, results_table, solve_table)
 from mapper.solvers.enumerate import enumerate_layer, space_size
-from mapper.space import Mapping, check_structure, core_splits, package_splits, partition_type
+from mapper.solvers.cpsat import solve_layer
+from mapper.space import (Mapping, check_structure, core_splits, loop_nest, package_splits,
+                          partition_type)
 from mapper.workload import (Workload, WorkloadError, expand_groups, load_workload,
                              parse_layer_spec, unique_layers)
 
@@ -277,6 +279,45 @@ def cmd_enumerate(args) -> int:
     return 0
 
 
+def cmd_solve(args) -> int:
+    wl, hw = get_workload(args), get_hardware(args)
+    unique = unique_layers(wl.layers)
+    fixed = {k: v for k, v in (("package", args.package), ("chiplet", args.chiplet),
+                               ("chip_order", args.chip_order), ("core_order", args.core_order))
+             if v}
+    check_fixable(fixed, hw, args.hw)
+    t0 = time.perf_counter()
+    per_shape = []
+    for L, _ in unique:
+        res = solve_layer(L, hw, args.space, time_limit=args.time_limit, workers=args.workers,
+                          fixed=fixed, objective=args.objective, warm_start=not args.no_warm_start)
+        row = res.to_dict()
+        if res.best is not None:
+            row["loop_nest"] = loop_nest(res.best.mapping, L, hw)
+        per_shape.append(row)
+    rows = expand(unique, per_shape, wl.layers)
+    statuses = sorted({r["status"] for r in rows})
+    total = totals(rows) | {"distinct_shapes": len(unique), "statuses": statuses,
+                            "wall_s": round(time.perf_counter() - t0, 3)}
+    total["total_bound_pj"] = float(sum(r["bound_pj"] or 0 for r in rows if r.get("feasible", True)))
+    obj = {"model": wl.model, "resolution": wl.resolution, "hardware": hw.name, "space": args.space,
+           "objective": args.objective, "fixed": fixed, "layers": rows, **total}
+    if args.yaml:
+        print(yaml.safe_dump(obj, sort_keys=False))
+    elif args.json:
+        print(json.dumps(obj, indent=1))
+    else:
+        print_tables(solve_table(f"{title(wl)} on {hw.name} — CP-SAT, {args.objective}, "
+                                 f"{args.space} space", rows))
+        if args.loop_nest:
+            for r in per_shape:
+                if "loop_nest" in r:
+                    print(f"\n{r['name']}: {r['mapping_text']}\n{r['loop_nest']}")
+        print(summary_line(total) + f" | statuses: {', '.join(statuses)}")
+    check_mappable(rows, args.hw, HW_FIX)
+    return 0
+
+
 def cmd_hardware(args) -> int:
     """The spec as YAML that `load_hardware` accepts back, derived figures as comments."""
     hw = get_hardware(args)
@@ -333,6 +374,25 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also show the best energy of each of the six spatial pairs (Fig. 11)")
     sp.add_argument("--report", help="also write a Markdown report to this path")
     sp.set_defaults(func=cmd_enumerate)
+
+    sp = sub.add_parser("solve", help="the exact optimum of every layer with CP-SAT (proof or bound)")
+    common(sp, hw=True)
+    sp.add_argument("--space", choices=("full", "template"), default="full",
+                    help="full: every tile size (default); template: divisor tiles, as enumerate")
+    sp.add_argument("--objective", choices=("energy", "latency"), default="energy")
+    sp.add_argument("--time-limit", type=float, default=60.0,
+                    help="seconds per layer; at the limit the incumbent and its bound are reported")
+    sp.add_argument("--workers", type=positive_int, default=None,
+                    help="CP-SAT workers (default: $MAPPER_WORKERS or the core count)")
+    sp.add_argument("--package", choices=("C", "P"), help="fix the package partition")
+    sp.add_argument("--chiplet", choices=("C", "P", "H"), help="fix the chiplet partition")
+    sp.add_argument("--chip-order", choices=("channel", "plane"), help="fix the chiplet loop order")
+    sp.add_argument("--core-order", choices=("channel", "plane"), help="fix the core loop order")
+    sp.add_argument("--no-warm-start", action="store_true",
+                    help="do not seed CP-SAT with the template optimum (slower; for comparisons)")
+    sp.add_argument("--loop-nest", action="store_true", help="also print each mapping as a loop nest")
+    sp.add_argument("--yaml", action="store_true", help="print one YAML document, nothing else")
+    sp.set_defaults(func=cmd_solve)
 
     sp = sub.add_parser("hardware", help="show a hardware spec with its area and energies")
     sp.add_argument("hw", help="hardware YAML (path or bundled name)")

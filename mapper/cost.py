@@ -236,17 +236,34 @@ def _a_l2(c: _Ctx, chip_order: str) -> Positions:
     return out
 
 
+def mapping_counts(c: _Ctx) -> dict:
+    """Counts that depend on the mapping but not on any retention position, and the
+    two hard register/output-buffer needs (bits). Products only, so `cpsat.py` can
+    evaluate them symbolically."""
+    L, h, w, k = c.layer, c.h, c.w, c.k
+    RS, cblocks = L.R * L.S, ceil(L.Cr / c.hw.vector)
+    return {
+        # dense: one read feeds all lanes; depthwise: one read per active lane
+        "a_l1_read": L.N * RS * c.plane("plain", "core", "core", "sum", "sum")
+                     * (k[("plain", "core", "sum", "sum")] if c.dw
+                        else L.C * k[("count", "core", "sum", "sum")]),
+        # one broadcast read per pool per step (plane steps of the largest member)
+        "w_l1_read": L.N * L.Cr * RS * k[("plain", "core", "sum", "sum")]
+                     * c.plane("count", "core", "core", "sum", "first"),
+        "cycles": L.N * RS * cblocks * c.plane("plain", "core", "core", "first", "first")
+                  * k[("count", "core", "first", "first")],
+        "o_l1_need": c.hw.lanes * c.hw.psum_bits * h[("max", "plain", "core")] * w[("max", "plain", "core")],
+        "o_l2_need": c.hw.act_bits * h[("cmax", "plain", "tile")] * w[("cmax", "plain", "tile")]
+                     * k[("cmax", "plain", "tile")],
+    }
+
+
 def combine(layer: Layer, hw: Hardware, chip_order: str, core_order: str,
             core_split: tuple[int, int, int], T: TMapping[str, TMapping]) -> Combined:
     """Apply the C³P rules. `T` maps 'k', 'h', 'w' to dim tables (values may be arrays)."""
-    N, L = layer.N, hw.lanes
-    RS, Cr = layer.R * layer.S, layer.Cr
-    cblocks = ceil(Cr / hw.vector)
-    ab, wb, pb = hw.act_bits, hw.weight_bits, hw.psum_bits
+    RS, cblocks = layer.R * layer.S, ceil(layer.Cr / hw.vector)
+    ab, wb = hw.act_bits, hw.weight_bits
     c = _Ctx(layer, hw, T)
-    h, w, k = c.h, c.w, c.k
-    plane = c.plane
-
     a1, w1, a2 = _a_l1(c, chip_order, core_order), _w_l1(c, chip_order, core_order), _a_l2(c, chip_order)
     pool_cap = core_split[1] * core_split[2] * hw.capacity_bits("w_l1")
     a_fits = a1.fits(hw.capacity_bits("a_l1"), ab)
@@ -261,7 +278,7 @@ def combine(layer: Layer, hw: Hardware, chip_order: str, core_order: str,
     dram_read_a = _select(l2_fits, a2.shared, a2.shared[-1])
 
     outputs = layer.outputs
-    core_px = plane("plain", "core", "core", "sum", "sum")
+    per_mapping = mapping_counts(c)
     counts = {
         "dram_read_w": dram_read_w,
         "dram_read_a": dram_read_a,
@@ -271,26 +288,21 @@ def combine(layer: Layer, hw: Hardware, chip_order: str, core_order: str,
         "a_l2_write": a_l2_write,
         "a_l2_read": a_l2_read,
         "a_l1_write": a_l1_write,
-        "a_l1_read": N * RS * core_px * (k[("plain", "core", "sum", "sum")] if c.dw
-                                         else layer.C * k[("count", "core", "sum", "sum")]),
+        "a_l1_read": per_mapping["a_l1_read"],
         "w_l1_write": w_l1_write,
-        "w_l1_read": N * Cr * RS * k[("plain", "core", "sum", "sum")]
-                     * plane("count", "core", "core", "sum", "first"),
+        "w_l1_read": per_mapping["w_l1_read"],
         "o_l1_rmw": outputs * cblocks * RS,
         "o_l2_write": outputs,
         "o_l2_read": outputs,
         "macs": layer.macs,
-        "cycles": N * RS * cblocks * plane("plain", "core", "core", "first", "first")
-                  * k[("count", "core", "first", "first")],
+        "cycles": per_mapping["cycles"],
     }
     needs = {
-        "o_l1": (h[("max", "plain", "core")] * w[("max", "plain", "core")] * L * pb,
-                 hw.capacity_bits("o_l1")),
+        "o_l1": (per_mapping["o_l1_need"], hw.capacity_bits("o_l1")),
         "a_l1": (a1.foot[-1] * ab, hw.capacity_bits("a_l1")),  # innermost footprints
         "w_l1": (w1.foot[-1] * wb, pool_cap),
         "a_l2": (a2.foot[-1] * ab, hw.capacity_bits("a_l2")),
-        "o_l2": (h[("cmax", "plain", "tile")] * w[("cmax", "plain", "tile")]
-                 * k[("cmax", "plain", "tile")] * ab, hw.capacity_bits("o_l2")),
+        "o_l2": (per_mapping["o_l2_need"], hw.capacity_bits("o_l2")),
     }
     feasible = True
     for need, cap in needs.values():

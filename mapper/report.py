@@ -58,6 +58,24 @@ def results_table(title: str, rows: list[dict]) -> Table:
     return t
 
 
+def solve_table(title: str, rows: list[dict]) -> Table:
+    """`mapper solve`: status, proven gap and time beside the energy and its breakdown."""
+    t = Table(title=title, caption="mapping: package/chiplet split, T = chiplet tile HxWxK, "
+              "U = core tile HxW (xL); c/p = channel/plane priority; gap = (energy - bound)/energy")
+    for col in ("layer", "status", "mapping", "energy", "gap", *GROUPS, "cycles", "util", "time"):
+        t.add_column(col, justify="left" if col in ("layer", "status", "mapping") else "right")
+    for r in rows:
+        if not r.get("feasible", True):
+            t.add_row(r["name"], r["status"], f"[red]{r.get('reason')}[/red]")
+            continue
+        e = r["energy_pj"]
+        shares = [f"{100 * sum(r['breakdown_pj'][lv] for lv in g) / e:.0f}%" for g in GROUPS.values()]
+        gap = "—" if r["gap"] is None else f"{100 * r['gap']:.2f}%"
+        t.add_row(r["name"], r["status"], r["mapping_short"], energy_str(e), gap, *shares,
+                  f"{r['cycles']:,}", f"{100 * r['utilization']:.0f}%", f"{r['solve_time_s']:.2f}s")
+    return t
+
+
 def partitions_table(title: str, rows: list[dict]) -> Table:
     """Fig. 11 style: the best energy of every spatial pair per layer (relative to the best)."""
     pairs = sorted({p for r in rows for p in r.get("per_partition", {})})

@@ -129,6 +129,34 @@ class Mapping:
                 f"core tile {uh}x{uw}xL {self.core_order}-priority")
 
 
+def loop_nest(m: Mapping, layer: Layer, hw: Hardware) -> str:
+    """The mapping as a readable loop nest (largest unit's extents; ragged pieces smaller)."""
+    def n(size: int, piece: int) -> int:
+        return ceil(size / piece)
+    s = {d: m.dim_split(layer, hw, d) for d in DIMS}
+    part = {d: ceil(s[d].size / s[d].parts) for d in DIMS}
+    core = {d: ceil(s[d].tile / s[d].core_parts) for d in DIMS}
+    chip_loops = {"k": f"for k_t in {n(part['k'], s['k'].tile)}",
+                  "h": f"for h_t in {n(part['h'], s['h'].tile)}",
+                  "w": f"for w_t in {n(part['w'], s['w'].tile)}"}
+    core_loops = {"k": f"for k_c in {n(core['k'], hw.lanes)}",
+                  "h": f"for h_c in {n(core['h'], s['h'].core_tile)}",
+                  "w": f"for w_c in {n(core['w'], s['w'].core_tile)}"}
+    order = {"channel": "hwk", "plane": "khw"}
+    pkg, chip = m.splits_text(paren=True)
+    lines = [
+        f"parallel_for chiplet in {pkg}:   # each: K={part['k']} x {part['h']}x{part['w']} outputs",
+        "  " + ": ".join(chip_loops[d] for d in order[m.chip_order])
+        + f":   # chiplet tile {s['h'].tile}x{s['w'].tile}x{s['k'].tile}, {m.chip_order}-priority",
+        f"    parallel_for core in {chip}:   # each: {core['h']}x{core['w']}x{core['k']}",
+        "      " + ": ".join(core_loops[d] for d in order[m.core_order])
+        + f":   # core tile {s['h'].core_tile}x{s['w'].core_tile}x{hw.lanes}, {m.core_order}-priority",
+        f"        for c in {ceil(layer.Cr / hw.vector)} blocks of {min(hw.vector, layer.Cr)}: "
+        f"for r, s in {layer.R}x{layer.S}: for pixel: {hw.lanes} lanes x {hw.vector}-wide MAC",
+    ]
+    return "\n".join(lines)
+
+
 def partition_type(split: tuple[int, int, int]) -> str:
     """'C' if only channels are split, 'P' if only the plane, 'H' if both."""
     k, h, w = split

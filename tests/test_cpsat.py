@@ -1,0 +1,82 @@
+"""The CP-SAT mapper against ground truth: exhaustive enumeration (full space on small
+layers, template space on zoo layers), brute-force minimum latency, and the referee."""
+import random
+
+import pytest
+
+from mapper.cost import evaluate
+from mapper.hardware import load_hardware
+from mapper.simulate import random_case, simulate
+from mapper.solvers.cpsat import solve_layer
+from mapper.solvers.enumerate import enumerate_layer
+from mapper.workload import load_workload
+from tests.test_cost import all_mappings, tiny_hw
+
+from mapper.layer import Layer
+
+CASE = load_hardware("hardware/nnbaton-case-study.yaml")
+
+
+def small_feasible_cases(n: int, seed: int = 7):
+    rng = random.Random(seed)
+    out = []
+    while len(out) < n:
+        layer, hw, _ = random_case(rng)
+        if enumerate_layer(layer, hw, "full", max_points=200_000).best is not None:
+            out.append((layer, hw))
+    return out
+
+
+@pytest.mark.parametrize("case", range(12))
+def test_full_space_optimum_equals_full_enumeration(case):
+    layer, hw = small_feasible_cases(12)[case]
+    truth = enumerate_layer(layer, hw, "full")
+    for warm in (True, False):
+        res = solve_layer(layer, hw, "full", time_limit=60, workers=2, warm_start=warm)
+        assert res.status == "OPTIMAL"
+        assert res.objective_fj == res.best.energy_fj == truth.best.energy_fj
+    # the returned mapping passes the referee field by field
+    sim = simulate(layer, hw, res.best.mapping)
+    assert sim.feasible and sim.counts == res.best.counts
+
+
+ZOO_SAMPLE = [("resnet50", 224, "layer3.1.conv2"), ("resnet50", 224, "layer4.0.downsample.0"),
+              ("resnet50", 224, "fc"), ("vgg16", 224, "features.28"), ("alexnet", 224, "features.10"),
+              ("mobilenetv2", 224, "features.16.conv.1.0"), ("darknet19", 512, "features.53")]
+
+
+@pytest.mark.parametrize("model,res,name", ZOO_SAMPLE)
+def test_template_optimum_equals_enumeration_on_zoo_layers(model, res, name):
+    layer = {L.name: L for L in load_workload(model, res).layers}[name]
+    truth = enumerate_layer(layer, CASE, "template")
+    got = solve_layer(layer, CASE, "template", time_limit=60, workers=2)
+    assert got.status == "OPTIMAL"
+    assert got.objective_fj == got.best.energy_fj == truth.best.energy_fj
+    full = solve_layer(layer, CASE, "full", time_limit=60, workers=2)
+    assert full.status == "OPTIMAL"
+    assert full.objective_fj == full.best.energy_fj <= truth.best.energy_fj
+
+
+def test_latency_objective_equals_brute_force():
+    layer = Layer("a", K=5, C=3, H=5, W=3, R=3, S=3, padding=1)
+    hw = tiny_hw(n_chiplets=2, n_cores=2, a_l1=40, w_l1=30, a_l2=200)
+    cycles = [e.cycles for e in (evaluate(layer, hw, m) for m in all_mappings(layer, hw)) if e.feasible]
+    res = solve_layer(layer, hw, "full", workers=2, objective="latency")
+    assert res.status == "OPTIMAL" and res.best.cycles == min(cycles) == res.objective_fj
+
+
+def test_fixed_choices_are_respected():
+    layer = {L.name: L for L in load_workload("resnet50", 224).layers}["layer3.1.conv2"]
+    fixed = {"package": "C", "chiplet": "P", "chip_order": "plane", "core_order": "channel"}
+    res = solve_layer(layer, CASE, "full", workers=2, fixed=fixed)
+    m = res.best.mapping
+    assert (m.package_type, m.chiplet_type, m.chip_order, m.core_order) == ("C", "P", "plane", "channel")
+    assert res.best.energy_fj == enumerate_layer(layer, CASE, "template", fixed=fixed).best.energy_fj \
+        or res.best.energy_fj < enumerate_layer(layer, CASE, "template", fixed=fixed).best.energy_fj
+
+
+def test_infeasible_hardware():
+    layer = Layer("big", K=64, C=256, H=14, W=14, R=3, S=3, padding=1)
+    hw = tiny_hw(n_chiplets=4, n_cores=8, lanes=8, vector=8, a_l2=2048, o_l1=1536)
+    res = solve_layer(layer, hw, "full", workers=2)
+    assert res.status == "INFEASIBLE" and res.best is None
