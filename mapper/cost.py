@@ -59,65 +59,86 @@ def dim_table(s: DimSplit, reach: tuple[int, int, int] | None) -> dict[tuple, in
     ('max', kind, cut) and ('cmax', kind, cut) for the largest footprint.
     `reach` = (stride, taps, dilation) of the input window along this dimension
     (None for K, which has no window).
+
+    Every level of the cut has at most two piece sizes (full pieces and one remainder),
+    so sums are taken over distinct sizes times their multiplicity; only the window of
+    a core's scattered parts (cut 'part', several cores) needs their positions.
     """
     @lru_cache(maxsize=None)
     def win(n: int) -> int:  # window of n contiguous outputs (translation-invariant)
         return window_union([(0, n)], *reach) if reach else n
 
     def f(kind: str, n: int) -> int:
+        if n <= 0:
+            return 0
         return 1 if kind == "count" else n if kind == "plain" else win(n)
 
+    def core_tiles(kind: str, q: int) -> int:  # sum of f over the core tiles of a part q
+        full, rem = divmod(q, s.core_tile)
+        return full * f(kind, s.core_tile) + f(kind, rem)
+
     t: dict[tuple, int] = {}
-    for key_kind in VALUE_KINDS:
+    for kind in VALUE_KINDS:
         for cut in CORE_CUTS:
             for cm in MODES:
                 for km in MODES:
-                    t[(key_kind, cut, cm, km)] = 0
-            t[("max", key_kind, cut)] = 0
+                    t[(kind, cut, cm, km)] = 0
+            t[("max", kind, cut)] = 0
         for cut in CHIP_CUTS:
             for cm in MODES:
-                t[("chip", key_kind, cut, cm)] = 0
-            t[("cmax", key_kind, cut)] = 0
+                t[("chip", kind, cut, cm)] = 0
+            t[("cmax", kind, cut)] = 0
 
-    parts = _offsets(split(s.size, s.parts))
-    for pi, (p_off, p_len) in enumerate(parts):
-        chip_modes = ("sum", "first") if pi == 0 else ("sum",)
-        ctiles = _offsets(pieces(p_len, s.tile), p_off)
-        # chiplet-level buffers
-        for kind in VALUE_KINDS:
-            v_part = f(kind, p_len)
-            v_tile = sum(f(kind, n) for _, n in ctiles)
-            for cm in chip_modes:
-                t[("chip", kind, "part", cm)] += v_part
-                t[("chip", kind, "tile", cm)] += v_tile
-            t[("cmax", kind, "part")] = max(t[("cmax", kind, "part")], v_part)
-            t[("cmax", kind, "tile")] = max(t[("cmax", kind, "tile")], max(f(kind, n) for _, n in ctiles))
-        # core-level buffers: core index c gets part c of every chiplet tile
-        per_core: dict[int, list[tuple[int, int]]] = {}
-        for c_off, c_len in ctiles:
-            for ci, seg in enumerate(_offsets(split(c_len, s.core_parts), c_off)):
-                per_core.setdefault(ci, []).append(seg)
-        for ci, segs in per_core.items():
+    part_sizes = split(s.size, s.parts)
+    for a in sorted(set(part_sizes), reverse=True):
+        mult = part_sizes.count(a)
+        chip_modes = (("sum", mult), ("first", 1)) if a == part_sizes[0] else (("sum", mult),)
+        n_full, rem = divmod(a, s.tile)
+        # (tile size, how many), largest first; a part smaller than the tile is one piece
+        tiles = ([(s.tile, n_full)] if n_full else []) + ([(rem, 1)] if rem else [])
+        for kind in VALUE_KINDS:  # chiplet-level buffers
+            v_tile = sum(n * f(kind, size) for size, n in tiles)
+            for cm, m in chip_modes:
+                t[("chip", kind, "part", cm)] += m * f(kind, a)
+                t[("chip", kind, "tile", cm)] += m * v_tile
+            t[("cmax", kind, "part")] = max(t[("cmax", kind, "part")], f(kind, a))
+            t[("cmax", kind, "tile")] = max(t[("cmax", kind, "tile")], f(kind, min(s.tile, a)))
+        # core-level buffers: core ci gets part ci of every chiplet tile
+        splits = [split(size, s.core_parts) for size, _ in tiles]
+        for ci in range(len(splits[0])):
+            mine = [(sp[ci], n) for sp, (_, n) in zip(splits, tiles) if ci < len(sp)]
             core_modes = ("sum", "first") if ci == 0 else ("sum",)
             for kind in VALUE_KINDS:
-                v_core = sum(f(kind, n) for _, q in segs for n in pieces(q, s.core_tile))
-                v_tile = sum(f(kind, q) for _, q in segs)
-                if kind == "window":
-                    v_part = window_union(segs, *reach) if reach else sum(q for _, q in segs)
-                elif kind == "plain":
-                    v_part = sum(q for _, q in segs)
-                else:
+                v_core = sum(n * core_tiles(kind, q) for q, n in mine)
+                v_tile = sum(n * f(kind, q) for q, n in mine)
+                if kind == "count":
                     v_part = 1
-                for cm in chip_modes:
+                elif kind == "plain" or not reach:
+                    v_part = sum(n * q for q, n in mine)
+                elif s.core_parts == 1:
+                    v_part = f(kind, a)  # the core's tiles are contiguous: the whole part
+                else:
+                    v_part = window_union(_core_segments(a, s.tile, s.core_parts, ci), *reach)
+                for cm, m in chip_modes:
                     for km in core_modes:
-                        t[(kind, "core", cm, km)] += v_core
-                        t[(kind, "tile", cm, km)] += v_tile
-                        t[(kind, "part", cm, km)] += v_part
-                m_core = max(f(kind, n) for _, q in segs for n in pieces(q, s.core_tile))
-                m_tile = max(f(kind, q) for _, q in segs)
-                for cut, v in (("core", m_core), ("tile", m_tile), ("part", v_part)):
+                        t[(kind, "core", cm, km)] += m * v_core
+                        t[(kind, "tile", cm, km)] += m * v_tile
+                        t[(kind, "part", cm, km)] += m * v_part
+                q0 = mine[0][0]  # a full tile's part: the largest this core gets
+                for cut, v in (("core", f(kind, min(s.core_tile, q0))), ("tile", f(kind, q0)),
+                               ("part", v_part)):
                     t[("max", kind, cut)] = max(t[("max", kind, cut)], v)
     return t
+
+
+def _core_segments(part: int, tile: int, core_parts: int, ci: int) -> list[tuple[int, int]]:
+    """(offset, size) of core ci's piece in every chiplet tile of a part."""
+    segs = []
+    for off, size in _offsets(pieces(part, tile)):
+        sp = split(size, core_parts)
+        if ci < len(sp):
+            segs.append((off + sum(sp[:ci]), sp[ci]))
+    return segs
 
 
 # --------------------------------------------------------------------------------

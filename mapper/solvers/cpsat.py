@@ -129,7 +129,8 @@ def field_coefficients(hw: Hardware) -> dict[str, int]:
 class _Model:
     """Builds the CP-SAT model of one layer on one hardware."""
 
-    def __init__(self, layer: Layer, hw: Hardware, template: bool, fixed: dict | None):
+    def __init__(self, layer: Layer, hw: Hardware, template: bool, fixed: dict | None,
+                 base: "_Model | None" = None):
         self.layer, self.hw, self.fixed = layer, hw, fixed or {}
         self.m = cp_model.CpModel()
         m = self.m
@@ -146,7 +147,11 @@ class _Model:
         # per-dimension cuts: every cut of the space, minus dominated ones, minus those
         # whose lower bound exceeds the incumbent `upper` (both exact, see `pareto`, `_prune`)
         self.used = self._used_keys()
-        self.cuts, self.tables, self.group = self._candidates(template)
+        if base is not None:  # start from another model's (already pruned) cuts
+            self.cuts, self.tables, self.group = (
+                {d: list(v[d]) for d in "khw"} for v in (base.cuts, base.tables, base.group))
+        else:
+            self.cuts, self.tables, self.group = self._candidates(template)
         self.candidates = {d: len(self.cuts[d]) for d in "khw"}
         self.x: dict[str, list] = {}
         self._vals: dict = {}
@@ -183,15 +188,20 @@ class _Model:
                     changed = True
                     for attr in ("cuts", "tables", "group"):
                         getattr(self, attr)[d] = [getattr(self, attr)[d][i] for i in keep]
+            for d1, d2 in (("h", "w"), ("h", "k"), ("w", "k")):
+                changed |= self._prune_pairs(d1, d2, upper, objective)
             if not changed:
                 break
         self.candidates = {d: len(self.cuts[d]) for d in "khw"}
 
+    def _column(self, d: str, key, rows: list[int] | None = None) -> np.ndarray:
+        t = self.tables[d] if rows is None else [self.tables[d][i] for i in rows]
+        return np.array([x[key] for x in t], dtype=np.float64)
+
     def _lower_bounds(self, d: str, objective: str) -> np.ndarray:
+        """Bound of each cut of dimension d, the others at their per-key minimum."""
         n = len(self.tables[d])
-        if n == 0:
-            return np.zeros(0)
-        if any(not self.tables[e] for e in "khw"):
+        if n == 0 or any(not self.tables[e] for e in "khw"):
             return np.full(n, np.inf)
         cache: dict = {}
 
@@ -199,26 +209,77 @@ class _Model:
             out = np.full(n, float(mono.coef))
             for e, k in mono.factors:
                 if (e, k) not in cache:
-                    col = np.array([t[k] for t in self.tables[e]], dtype=np.float64)
+                    col = self._column(e, k)
                     cache[(e, k)] = col if e == d else col.min()
                 out = out * cache[(e, k)]
             return out
 
+        return self._bound(value, (n,), objective, max(self._buffer_terms()[2]["w_l1"]))
+
+    def _prune_pairs(self, d1: str, d2: str, upper: float, objective: str) -> bool:
+        """Bound every compatible (d1 cut, d2 cut) pair, the third dimension at its
+        per-key minimum; keep the cuts of some pair whose bound does not exceed `upper`.
+        Pairs catch what single cuts cannot: O-L1 holds u_h x u_w, windows multiply."""
+        i1, i2 = "khw".index(d1), "khw".index(d2)
+        d3 = next(d for d in "khw" if d not in (d1, d2))
+        i3 = "khw".index(d3)
+        combos: dict[tuple, list[int]] = {}
+        for pi, (p, c) in enumerate(self.pairs):
+            combos.setdefault(((p[i1], c[i1]), (p[i2], c[i2])), []).append(pi)
+        keep = {d: np.zeros(len(self.cuts[d]), dtype=bool) for d in (d1, d2)}
+        pool_caps = self._buffer_terms()[2]["w_l1"]
+        for (g1, g2), pis in combos.items():
+            rows = {d1: [i for i, g in enumerate(self.group[d1]) if g == g1],
+                    d2: [i for i, g in enumerate(self.group[d2]) if g == g2]}
+            g3 = {(self.pairs[pi][0][i3], self.pairs[pi][1][i3]) for pi in pis}
+            rows[d3] = [i for i, g in enumerate(self.group[d3]) if g in g3]
+            if not all(rows.values()):
+                continue
+            shape = (len(rows[d1]), len(rows[d2]))
+            cache: dict = {}
+
+            def value(mono: Mono) -> np.ndarray:
+                out = np.full(shape, float(mono.coef))
+                for e, k in mono.factors:
+                    if (e, k) not in cache:
+                        col = self._column(e, k, rows[e])
+                        cache[(e, k)] = (col[:, None] if e == d1 else col[None, :] if e == d2
+                                         else col.min())
+                    out = out * cache[(e, k)]
+                return out
+
+            ok = self._bound(value, shape, objective,
+                             max(pool_caps[pi] for pi in pis)) <= upper * (1 + 1e-9)
+            keep[d1][rows[d1]] |= ok.any(axis=1)
+            keep[d2][rows[d2]] |= ok.any(axis=0)
+        changed = False
+        for d in (d1, d2):
+            if not keep[d].all():
+                changed = True
+                idx = np.flatnonzero(keep[d])
+                for attr in ("cuts", "tables", "group"):
+                    getattr(self, attr)[d] = [getattr(self, attr)[d][i] for i in idx]
+        return changed
+
+    def _bound(self, value, shape: tuple, objective: str, pool_cap: int) -> np.ndarray:
+        """Lower bound of the objective given `value` (Mono -> array of bounds): best
+        orders, cheapest fitting retention position per buffer, hard needs checked."""
         sym, hw = self._sym(), self.hw
         fixed = mapping_counts(sym)
         ok = ((value(fixed["o_l1_need"]) <= hw.capacity_bits("o_l1"))
               & (value(fixed["o_l2_need"]) <= hw.capacity_bits("o_l2")))
         weights, bits, caps = self._buffer_terms()
-        best = np.full(n, np.inf)
+        caps = {"a_l1": caps["a_l1"][0], "a_l2": caps["a_l2"][0], "w_l1": pool_cap}
+        best = np.full(shape, np.inf)
         for co, qo in self.orders:
-            total = np.zeros(n)
+            total = np.zeros(shape)
             for buf in BUFFERS:
                 cf, cs = weights[buf]
                 pos = self._positions(sym, buf, co, qo)
-                cheapest = np.full(n, np.inf)
+                cheapest = np.full(shape, np.inf)
                 for fill, shared, foot in zip(pos.fill, pos.shared, pos.foot):
-                    fits = value(foot) * bits[buf] <= max(caps[buf])
-                    cost = cf * value(fill) + cs * value(shared) if objective == "energy" else np.zeros(n)
+                    fits = value(foot) * bits[buf] <= caps[buf]
+                    cost = cf * value(fill) + cs * value(shared) if objective == "energy" else 0.0
                     cheapest = np.where(fits, np.minimum(cheapest, cost), cheapest)
                 total = total + cheapest
             best = np.minimum(best, total)
@@ -398,6 +459,14 @@ class _Model:
         return True
 
 
+def _solver(seconds: float, workers: int | None) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.01, seconds)
+    solver.parameters.num_workers = workers or default_workers()
+    solver.parameters.linearization_level = 2
+    return solver
+
+
 def solve_layer(layer: Layer, hw: Hardware, space: str = "full", time_limit: float = 60.0,
                 workers: int | None = None, fixed: dict | None = None,
                 objective: str = "energy", warm_start: bool = True) -> SolveResult:
@@ -406,33 +475,59 @@ def solve_layer(layer: Layer, hw: Hardware, space: str = "full", time_limit: flo
     With `warm_start`, the template space is first enumerated (vectorised, ~0.1 s): its
     optimum is a feasible mapping of the full space, so its energy is an upper bound
     that lets `_Model.prune` drop cuts that cannot be optimal, and it is CP-SAT's hint.
+    A proven optimum is then made canonical (`_canonical`), so the mapping returned does
+    not depend on the number of workers or on search order.
     """
     t0 = time.perf_counter()
     model = _Model(layer, hw, space == "template", fixed)
     incumbent = None
     if warm_start:
-        res = enumerate_layer(layer, hw, "template", fixed=fixed)
-        incumbent = res.best
+        incumbent = enumerate_layer(layer, hw, "template", fixed=fixed).best
         if incumbent is not None:
-            upper = incumbent.energy_fj if objective == "energy" else incumbent.cycles
-            model.prune(upper, objective)
+            model.prune(incumbent.energy_fj if objective == "energy" else incumbent.cycles, objective)
     if any(not model.cuts[d] for d in "khw"):
         return SolveResult(layer, "INFEASIBLE", None, None, None, time.perf_counter() - t0,
                            reason="no cut of some dimension fits the buffers")
     model.build(objective)
     if incumbent is not None:
         model.hint(incumbent.mapping)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit
-    solver.parameters.num_workers = workers or default_workers()
-    solver.parameters.linearization_level = 2
+    solver = _solver(time_limit, workers)
     status = solver.Solve(model.m)
-    name = STATUS[status]
-    best = obj = bound = None
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        best = evaluate(layer, hw, model.mapping(solver))
-        obj = int(round(solver.ObjectiveValue()))
-        bound = int(round(solver.BestObjectiveBound()))
-    return SolveResult(layer, name, best, obj, bound, time.perf_counter() - t0,
-                       stats={"branches": solver.NumBranches(), "conflicts": solver.NumConflicts(),
-                              "candidates": model.candidates})
+    stats = {"branches": solver.NumBranches(), "conflicts": solver.NumConflicts(),
+             "candidates": model.candidates}
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return SolveResult(layer, STATUS[status], None, None, None, time.perf_counter() - t0,
+                           reason="no mapping fits the buffers" if status == cp_model.INFEASIBLE
+                           else "no mapping found within the time limit", stats=stats)
+    obj, bound = int(round(solver.ObjectiveValue())), int(round(solver.BestObjectiveBound()))
+    mapping = model.mapping(solver)
+    if status == cp_model.OPTIMAL:
+        left = time_limit - (time.perf_counter() - t0)
+        mapping = _canonical(model, objective, obj, left, workers) or mapping
+    return SolveResult(layer, STATUS[status], evaluate(layer, hw, mapping), obj, bound,
+                       time.perf_counter() - t0, stats=stats)
+
+
+def _canonical(base: _Model, objective: str, optimum: int, seconds: float,
+               workers: int | None) -> Mapping | None:
+    """Among all optimal mappings, the one with the fewest cycles (energy, for the latency
+    objective), then the smallest canonical code (split pair, orders, cuts in their
+    generation order): a unique answer, whatever the search found first."""
+    model = _Model(base.layer, base.hw, False, base.fixed, base=base)
+    model.prune(optimum, objective)
+    model.build(objective)
+    primary, secondary = ((model.energy, model.cycles) if objective == "energy"
+                          else (model.cycles, model.energy))
+    model.m.Add(primary == optimum)
+    model.m.Minimize(secondary)
+    solver = _solver(seconds / 2, workers)
+    if solver.Solve(model.m) != cp_model.OPTIMAL:
+        return None
+    model.m.Add(secondary == int(round(solver.ObjectiveValue())))
+    code, radix = 0, 1
+    for vars_ in reversed([model.s, model.q, model.x["k"], model.x["h"], model.x["w"]]):
+        code += radix * sum(i * v for i, v in enumerate(vars_))
+        radix *= len(vars_)
+    model.m.Minimize(code)
+    solver = _solver(seconds / 2, workers)
+    return model.mapping(solver) if solver.Solve(model.m) == cp_model.OPTIMAL else None
