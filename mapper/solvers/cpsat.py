@@ -524,10 +524,11 @@ def _canonical(base: _Model, objective: str, optimum: int, seconds: float,
     if solver.Solve(model.m) != cp_model.OPTIMAL:
         return None
     model.m.Add(secondary == int(round(solver.ObjectiveValue())))
-    code, radix = 0, 1
+    terms, weights, radix = [], [], 1
     for vars_ in reversed([model.s, model.q, model.x["k"], model.x["h"], model.x["w"]]):
-        code += radix * sum(i * v for i, v in enumerate(vars_))
+        terms += vars_
+        weights += [radix * i for i in range(len(vars_))]
         radix *= len(vars_)
-    model.m.Minimize(code)
+    model.m.Minimize(cp_model.LinearExpr.WeightedSum(terms, weights))
     solver = _solver(seconds / 2, workers)
     return model.mapping(solver) if solver.Solve(model.m) == cp_model.OPTIMAL else None
