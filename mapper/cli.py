@@ -299,7 +299,8 @@ def cmd_solve(args) -> int:
     statuses = sorted({r["status"] for r in rows})
     total = totals(rows) | {"distinct_shapes": len(unique), "statuses": statuses,
                             "wall_s": round(time.perf_counter() - t0, 3)}
-    total["total_bound_pj"] = float(sum(r["bound_pj"] or 0 for r in rows if r.get("feasible", True)))
+    if args.objective == "energy":
+        total["total_bound_pj"] = float(sum(r["bound_pj"] or 0 for r in rows if r.get("feasible", True)))
     obj = {"model": wl.model, "resolution": wl.resolution, "hardware": hw.name, "space": args.space,
            "objective": args.objective, "fixed": fixed, "layers": rows, **total}
     if args.yaml:
@@ -379,7 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     common(sp, hw=True)
     sp.add_argument("--space", choices=("full", "template"), default="full",
                     help="full: every tile size (default); template: divisor tiles, as enumerate")
-    sp.add_argument("--objective", choices=("energy", "latency"), default="energy")
+    sp.add_argument("--objective", choices=("energy", "latency", "edp"), default="energy",
+                    help="energy (fJ), latency (cycles) or edp (energy x cycles, exact Pareto walk)")
     sp.add_argument("--time-limit", type=float, default=60.0,
                     help="seconds per layer; at the limit the incumbent and its bound are reported")
     sp.add_argument("--workers", type=positive_int, default=None,

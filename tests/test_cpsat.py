@@ -34,7 +34,7 @@ def test_full_space_optimum_equals_full_enumeration(case):
     for warm in (True, False):
         res = solve_layer(layer, hw, "full", time_limit=60, workers=2, warm_start=warm)
         assert res.status == "OPTIMAL"
-        assert res.objective_fj == res.best.energy_fj == truth.best.energy_fj
+        assert res.value == res.best.energy_fj == truth.best.energy_fj
     # the returned mapping passes the referee field by field
     sim = simulate(layer, hw, res.best.mapping)
     assert sim.feasible and sim.counts == res.best.counts
@@ -51,10 +51,10 @@ def test_template_optimum_equals_enumeration_on_zoo_layers(model, res, name):
     truth = enumerate_layer(layer, CASE, "template")
     got = solve_layer(layer, CASE, "template", time_limit=60, workers=2)
     assert got.status == "OPTIMAL"
-    assert got.objective_fj == got.best.energy_fj == truth.best.energy_fj
+    assert got.value == got.best.energy_fj == truth.best.energy_fj
     full = solve_layer(layer, CASE, "full", time_limit=60, workers=2)
     assert full.status == "OPTIMAL"
-    assert full.objective_fj == full.best.energy_fj <= truth.best.energy_fj
+    assert full.value == full.best.energy_fj <= truth.best.energy_fj
 
 
 def test_latency_objective_equals_brute_force():
@@ -62,7 +62,7 @@ def test_latency_objective_equals_brute_force():
     hw = tiny_hw(n_chiplets=2, n_cores=2, a_l1=40, w_l1=30, a_l2=200)
     cycles = [e.cycles for e in (evaluate(layer, hw, m) for m in all_mappings(layer, hw)) if e.feasible]
     res = solve_layer(layer, hw, "full", workers=2, objective="latency")
-    assert res.status == "OPTIMAL" and res.best.cycles == min(cycles) == res.objective_fj
+    assert res.status == "OPTIMAL" and res.best.cycles == min(cycles) == res.value
 
 
 def test_fixed_choices_are_respected():
@@ -80,3 +80,14 @@ def test_infeasible_hardware():
     hw = tiny_hw(n_chiplets=4, n_cores=8, lanes=8, vector=8, a_l2=2048, o_l1=1536)
     res = solve_layer(layer, hw, "full", workers=2)
     assert res.status == "INFEASIBLE" and res.best is None
+
+
+def test_edp_objective_equals_brute_force():
+    """EDP by the Pareto walk of `_solve_edp` equals min(energy x cycles) over every mapping."""
+    layer = Layer("a", K=5, C=3, H=5, W=3, R=3, S=3, padding=1)
+    hw = tiny_hw(n_chiplets=2, n_cores=2, a_l1=40, w_l1=30, a_l2=200)
+    edps = [e.energy_fj * e.cycles for e in (evaluate(layer, hw, m) for m in all_mappings(layer, hw))
+            if e.feasible]
+    res = solve_layer(layer, hw, "full", workers=2, objective="edp")
+    assert res.status == "OPTIMAL"
+    assert res.value == res.best.energy_fj * res.best.cycles == min(edps) == res.bound

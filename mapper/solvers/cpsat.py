@@ -43,30 +43,37 @@ STATUS = {cp_model.OPTIMAL: "OPTIMAL", cp_model.FEASIBLE: "FEASIBLE",
 
 @dataclass
 class SolveResult:
+    """A layer's solve: status, the mapping (re-priced by cost.py), the objective value
+    of the solver's incumbent and the proven bound, in the objective's units
+    (energy: fJ; latency: cycles; edp: fJ x cycles)."""
+
     layer: Layer
     status: str
     best: Evaluation | None
-    objective_fj: int | None
-    bound_fj: int | None
+    value: int | None
+    bound: int | None
     wall_s: float
     reason: str | None = None
     stats: dict = field(default_factory=dict)
+    objective: str = "energy"
 
     def to_dict(self) -> dict:
         d = self.best.to_dict() if self.best else {"name": self.layer.name, "feasible": False}
-        d.update(status=self.status, solve_time_s=round(self.wall_s, 4),
-                 bound_pj=None if self.bound_fj is None else self.bound_fj / 1000,
-                 objective_pj=None if self.objective_fj is None else self.objective_fj / 1000,
-                 gap=self.gap, candidates=self.stats.get("candidates"))
+        d.update(status=self.status, objective=self.objective, objective_value=self.value,
+                 bound_value=self.bound, gap=self.gap, solve_time_s=round(self.wall_s, 4),
+                 bound_pj=self.bound / 1000 if self.objective == "energy" and self.bound is not None
+                 else None, candidates=self.stats.get("candidates"))
+        if self.best is not None:
+            d["edp_pj_cycles"] = self.best.energy_fj * self.best.cycles / 1000
         if self.reason:
             d["reason"] = self.reason
         return d
 
     @property
     def gap(self) -> float | None:
-        if self.best is None or self.bound_fj is None:
+        if self.value is None or self.bound is None:
             return None
-        return max(0.0, (self.best.energy_fj - self.bound_fj) / max(1, self.best.energy_fj))
+        return max(0.0, (self.value - self.bound) / max(1, self.value))
 
 
 def default_workers() -> int:
@@ -389,7 +396,7 @@ class _Model:
         return hi
 
     # -- the cost model --------------------------------------------------------------
-    def build(self, objective: str = "energy") -> None:
+    def build(self, objective: str = "energy", max_cycles: int | None = None) -> None:
         hw, m = self.hw, self.m
         co = field_coefficients(hw)
         for f in ("dram_read_w", "dram_read_a"):
@@ -425,6 +432,8 @@ class _Model:
         self.energy = (sum(self.buffer_cost.values()) + co["a_l1_read"] * self.var(fixed["a_l1_read"])
                        + co["w_l1_read"] * self.var(fixed["w_l1_read"]) + self.constant_energy())
         self.cycles = self.var(fixed["cycles"])
+        if max_cycles is not None:
+            m.Add(self.cycles <= max_cycles)
         m.Minimize(self.energy if objective == "energy" else self.cycles)
 
     def mapping(self, solver: cp_model.CpSolver) -> Mapping:
@@ -476,19 +485,29 @@ def solve_layer(layer: Layer, hw: Hardware, space: str = "full", time_limit: flo
     optimum is a feasible mapping of the full space, so its energy is an upper bound
     that lets `_Model.prune` drop cuts that cannot be optimal, and it is CP-SAT's hint.
     A proven optimum is then made canonical (`_canonical`), so the mapping returned does
-    not depend on the number of workers or on search order.
+    not depend on the number of workers or on search order. EDP: `_solve_edp`.
     """
+    if objective == "edp":
+        return _solve_edp(layer, hw, space, time_limit, workers, fixed, warm_start)
+    return _solve(layer, hw, space, time_limit, workers, fixed, objective, warm_start)
+
+
+def _solve(layer: Layer, hw: Hardware, space: str, time_limit: float, workers: int | None,
+           fixed: dict | None, objective: str, warm_start: bool, max_cycles: int | None = None,
+           upper: int | None = None) -> SolveResult:
     t0 = time.perf_counter()
     model = _Model(layer, hw, space == "template", fixed)
     incumbent = None
-    if warm_start:
+    if warm_start and max_cycles is None:
         incumbent = enumerate_layer(layer, hw, "template", fixed=fixed).best
         if incumbent is not None:
-            model.prune(incumbent.energy_fj if objective == "energy" else incumbent.cycles, objective)
+            upper = incumbent.energy_fj if objective == "energy" else incumbent.cycles
+    if upper is not None:
+        model.prune(upper, objective)
     if any(not model.cuts[d] for d in "khw"):
         return SolveResult(layer, "INFEASIBLE", None, None, None, time.perf_counter() - t0,
-                           reason="no cut of some dimension fits the buffers")
-    model.build(objective)
+                           reason="no cut of some dimension fits the buffers", objective=objective)
+    model.build(objective, max_cycles)
     if incumbent is not None:
         model.hint(incumbent.mapping)
     solver = _solver(time_limit, workers)
@@ -498,14 +517,61 @@ def solve_layer(layer: Layer, hw: Hardware, space: str = "full", time_limit: flo
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return SolveResult(layer, STATUS[status], None, None, None, time.perf_counter() - t0,
                            reason="no mapping fits the buffers" if status == cp_model.INFEASIBLE
-                           else "no mapping found within the time limit", stats=stats)
+                           else "no mapping found within the time limit", stats=stats,
+                           objective=objective)
     obj, bound = int(round(solver.ObjectiveValue())), int(round(solver.BestObjectiveBound()))
     mapping = model.mapping(solver)
     if status == cp_model.OPTIMAL:
         left = time_limit - (time.perf_counter() - t0)
         mapping = _canonical(model, objective, obj, left, workers) or mapping
     return SolveResult(layer, STATUS[status], evaluate(layer, hw, mapping), obj, bound,
-                       time.perf_counter() - t0, stats=stats)
+                       time.perf_counter() - t0, stats=stats, objective=objective)
+
+
+def _solve_edp(layer: Layer, hw: Hardware, space: str, time_limit: float, workers: int | None,
+               fixed: dict | None, warm_start: bool) -> SolveResult:
+    """Exact minimum of energy x cycles by walking the energy/latency Pareto front.
+
+    Start at the minimum-energy mapping; then repeatedly take the minimum energy among
+    mappings strictly faster than the last one. Any mapping not yet seen is faster than
+    the last point, so its energy is >= the last point's energy E and its cycles are >=
+    the minimum cycles C_min: its EDP is >= E x C_min. The walk stops when that bound
+    reaches the best EDP found (OPTIMAL), or at the time limit (FEASIBLE, with the bound).
+    """
+    t0 = time.perf_counter()
+
+    def left() -> float:
+        return time_limit - (time.perf_counter() - t0)
+
+    first = _solve(layer, hw, space, left(), workers, fixed, "energy", warm_start)
+    fastest = _solve(layer, hw, space, left(), workers, fixed, "latency", warm_start)
+    if first.best is None or fastest.best is None:
+        return SolveResult(layer, first.status, None, None, None, time.perf_counter() - t0,
+                           reason=first.reason, objective="edp")
+    c_min = max(1, fastest.bound or 1)  # a proven lower bound on cycles
+    best = min((first.best, fastest.best), key=lambda e: (e.energy_fj * e.cycles, e.cycles))
+    point, steps = first.best, 0
+    proven, exhausted = first.status == "OPTIMAL", False
+    while proven and point.energy_fj * c_min < best.energy_fj * best.cycles and left() > 0:
+        steps += 1
+        upper = best.energy_fj * best.cycles // c_min  # more energy than this cannot improve EDP
+        nxt = _solve(layer, hw, space, left(), workers, fixed, "energy", False,
+                     max_cycles=point.cycles - 1, upper=upper)
+        if nxt.status == "INFEASIBLE":  # no faster mapping can improve the EDP
+            exhausted = True
+            break
+        if nxt.status != "OPTIMAL":
+            proven = False
+            break
+        point = nxt.best
+        best = min((best, point), key=lambda e: (e.energy_fj * e.cycles, e.cycles))
+    value = best.energy_fj * best.cycles
+    if proven and (exhausted or point.energy_fj * c_min >= value):
+        status, bound = "OPTIMAL", value
+    else:
+        status, bound = "FEASIBLE", min(value, max((first.bound or 0) * c_min, point.energy_fj * c_min))
+    return SolveResult(layer, status, best, value, bound, time.perf_counter() - t0,
+                       stats={"pareto_steps": steps, "min_cycles": c_min}, objective="edp")
 
 
 def _canonical(base: _Model, objective: str, optimum: int, seconds: float,
