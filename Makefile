@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/mapper enumerate resnet50 --hw hardware/nnbaton-case-study.yaml --resolution 224 --report reports/demo-resnet50.md
+	$(BIN)/mapper solve resnet50 --hw hardware/nnbaton-case-study.yaml --resolution 224 --report reports/demo-resnet50.md
 
 test: install
 	$(BIN)/python -m pytest -q

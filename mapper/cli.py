@@ -126,17 +126,21 @@ def emit(args, obj: dict, tables: list, report_title: str, rows: list[dict], tot
         print_tables(*tables)
         print(summary_line(total))
     if getattr(args, "report", None):
-        path = Path(args.report)
         header = {k: obj[k] for k in ("model", "resolution", "hardware", "space", "mapping")
                   if k in obj}
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(markdown_report(report_title, header, rows, total))
-        except OSError as e:
-            raise UsageError(f"--report {path}: cannot write the report ({e.strerror}). "
-                             "Give a writable file path.") from None
+        write_report(args.report, report_title, header, rows, total)
         if not args.json:
-            print(f"report written to {path}")
+            print(f"report written to {args.report}")
+
+
+def write_report(path_text: str, title_: str, header: dict, rows: list[dict], total: dict) -> None:
+    path = Path(path_text)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(markdown_report(title_, header, rows, total))
+    except OSError as e:
+        raise UsageError(f"--report {path}: cannot write the report ({e.strerror}). "
+                         "Give a writable file path.") from None
 
 
 def expand(unique: list[tuple[Layer, list[str]]], per_shape: list[dict],
@@ -315,6 +319,10 @@ def cmd_solve(args) -> int:
                 if "loop_nest" in r:
                     print(f"\n{r['name']}: {r['mapping_text']}\n{r['loop_nest']}")
         print(summary_line(total) + f" | statuses: {', '.join(statuses)}")
+    if args.report:
+        write_report(args.report, f"CP-SAT optimum of {wl.model} on {hw.name}",
+                     {k: obj[k] for k in ("model", "resolution", "hardware", "space", "objective")},
+                     rows, total)
     check_mappable(rows, args.hw, HW_FIX)
     return 0
 
@@ -393,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-warm-start", action="store_true",
                     help="do not seed CP-SAT with the template optimum (slower; for comparisons)")
     sp.add_argument("--loop-nest", action="store_true", help="also print each mapping as a loop nest")
+    sp.add_argument("--report", help="also write a Markdown report to this path")
     sp.add_argument("--yaml", action="store_true", help="print one YAML document, nothing else")
     sp.set_defaults(func=cmd_solve)
 

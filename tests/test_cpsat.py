@@ -91,3 +91,11 @@ def test_edp_objective_equals_brute_force():
     res = solve_layer(layer, hw, "full", workers=2, objective="edp")
     assert res.status == "OPTIMAL"
     assert res.value == res.best.energy_fj * res.best.cycles == min(edps) == res.bound
+
+
+def test_infeasible_hardware_names_the_buffer():
+    layer = Layer("big", K=64, C=256, H=14, W=14, R=3, S=3, padding=1)
+    hw = tiny_hw(n_chiplets=4, n_cores=8, lanes=8, vector=8, a_l2=2048, o_l1=1536)
+    res = solve_layer(layer, hw, "full", workers=2)
+    # the smallest chiplet tile still needs all 256 channels x a 3x3 window = 2,304 B
+    assert "a_l2" in res.reason and "2304 B" in res.reason and "short by 256 B" in res.reason

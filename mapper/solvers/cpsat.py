@@ -118,12 +118,12 @@ def pareto(tables: list[dict], keys: list) -> list[int]:
     a = np.array([[t[k] for k in keys] for t in tables], dtype=np.float64)
     order = np.lexsort((np.arange(len(tables)), a.sum(axis=1)))
     kept: list[int] = []
-    front = np.empty((0, len(keys)))
+    front = np.empty_like(a)  # the kept rows, filled in place (no quadratic copying)
     for i in order:
-        if len(front) and np.any(np.all(front <= a[i], axis=1)):
+        if kept and np.any(np.all(front[:len(kept)] <= a[i], axis=1)):
             continue
+        front[len(kept)] = a[i]
         kept.append(int(i))
-        front = np.vstack([front, a[i]])
     return sorted(kept)
 
 
@@ -173,13 +173,33 @@ class _Model:
             reach = None if d == "k" else self.layer.reach(d)
             cuts[d], tables[d], group[d] = [], [], []
             for pc in sorted({(p[i], c[i]) for p, c in self.pairs}):
-                g = dim_choices(self.layer, self.hw, d, pc[0], pc[1], template)
+                g = [c for c in dim_choices(self.layer, self.hw, d, pc[0], pc[1], template)
+                     if self._may_fit(d, c)]
                 gt = [dim_table(c, reach) for c in g]
                 for j in pareto(gt, self.used[d]):
                     cuts[d].append(g[j])
                     tables[d].append(gt[j])
                     group[d].append(pc)
         return cuts, tables, group
+
+    def _may_fit(self, d: str, cut) -> bool:
+        """False if a cut overflows a buffer even with every other dimension at its
+        smallest tile (1): checked before its table is built, since long dimensions
+        have ~D^2/2 cuts. The innermost needs of docs/cost-model.md §3.1."""
+        if d == "k":
+            return True
+        L, hw = self.layer, self.hw
+        u, t = min(cut.core_tile, cut.tile), min(cut.tile, cut.size)
+        other = "w" if d == "h" else "h"
+        if u * hw.lanes * hw.psum_bits > hw.capacity_bits("o_l1"):
+            return False
+        chan = 1 if L.depthwise else min(hw.vector, L.C)  # one c-block (depthwise: >= 1 lane)
+        if chan * L.window(u, d) * L.window(1, other) * hw.act_bits > hw.capacity_bits("a_l1"):
+            return False
+        chan = 1 if L.depthwise else L.C
+        if chan * L.window(t, d) * L.window(1, other) * hw.act_bits > hw.capacity_bits("a_l2"):
+            return False
+        return t * hw.act_bits <= hw.capacity_bits("o_l2")
 
     def prune(self, upper: float, objective: str) -> None:
         """Drop cuts whose lower bound exceeds `upper` (the objective of a known feasible
@@ -506,7 +526,7 @@ def _solve(layer: Layer, hw: Hardware, space: str, time_limit: float, workers: i
         model.prune(upper, objective)
     if any(not model.cuts[d] for d in "khw"):
         return SolveResult(layer, "INFEASIBLE", None, None, None, time.perf_counter() - t0,
-                           reason="no cut of some dimension fits the buffers", objective=objective)
+                           reason=_why_infeasible(layer, hw, fixed), objective=objective)
     model.build(objective, max_cycles)
     if incumbent is not None:
         model.hint(incumbent.mapping)
@@ -516,7 +536,7 @@ def _solve(layer: Layer, hw: Hardware, space: str, time_limit: float, workers: i
              "candidates": model.candidates}
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return SolveResult(layer, STATUS[status], None, None, None, time.perf_counter() - t0,
-                           reason="no mapping fits the buffers" if status == cp_model.INFEASIBLE
+                           reason=_why_infeasible(layer, hw, fixed) if status == cp_model.INFEASIBLE
                            else "no mapping found within the time limit", stats=stats,
                            objective=objective)
     obj, bound = int(round(solver.ObjectiveValue())), int(round(solver.BestObjectiveBound()))
@@ -526,6 +546,12 @@ def _solve(layer: Layer, hw: Hardware, space: str, time_limit: float, workers: i
         mapping = _canonical(model, objective, obj, left, workers) or mapping
     return SolveResult(layer, STATUS[status], evaluate(layer, hw, mapping), obj, bound,
                        time.perf_counter() - t0, stats=stats, objective=objective)
+
+
+def _why_infeasible(layer: Layer, hw: Hardware, fixed: dict | None) -> str:
+    """Which buffer is too small even for the smallest tiles, and by how much. The
+    smallest tiles (1) divide everything, so the template space has them too."""
+    return enumerate_layer(layer, hw, "template", fixed=fixed).reason or "no mapping fits"
 
 
 def _solve_edp(layer: Layer, hw: Hardware, space: str, time_limit: float, workers: int | None,
