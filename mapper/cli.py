@@ -230,6 +230,15 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def fixed_choices_from(args, hw: Hardware) -> dict[str, str]:
+    """The --package/--chiplet/--chip-order/--core-order flags, checked against the hardware."""
+    fixed = {k: v for k, v in (("package", args.package), ("chiplet", args.chiplet),
+                               ("chip_order", args.chip_order), ("core_order", args.core_order))
+             if v}
+    check_fixable(fixed, hw, args.hw)
+    return fixed
+
+
 def check_fixable(fixed: dict, hw: Hardware, hw_path: str) -> None:
     """A fixed partition type the hardware cannot have is a usage error, not a shortage."""
     for key, splits, units in (("package", package_splits(hw.n_chiplets), f"{hw.n_chiplets} chiplet(s)"),
@@ -250,10 +259,7 @@ def positive_int(text: str) -> int:
 def cmd_enumerate(args) -> int:
     wl, hw = get_workload(args), get_hardware(args)
     unique = unique_layers(wl.layers)
-    fixed = {k: v for k, v in (("package", args.package), ("chiplet", args.chiplet),
-                               ("chip_order", args.chip_order), ("core_order", args.core_order))
-             if v}
-    check_fixable(fixed, hw, args.hw)
+    fixed = fixed_choices_from(args, hw)
     if args.space == "full":
         for L, _ in unique:
             n = space_size(L, hw, "full")
@@ -286,10 +292,7 @@ def cmd_enumerate(args) -> int:
 def cmd_solve(args) -> int:
     wl, hw = get_workload(args), get_hardware(args)
     unique = unique_layers(wl.layers)
-    fixed = {k: v for k, v in (("package", args.package), ("chiplet", args.chiplet),
-                               ("chip_order", args.chip_order), ("core_order", args.core_order))
-             if v}
-    check_fixable(fixed, hw, args.hw)
+    fixed = fixed_choices_from(args, hw)
     t0 = time.perf_counter()
     per_shape = []
     for L, _ in unique:
