@@ -26,7 +26,6 @@ import shlex
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -36,7 +35,6 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
 
 import models  # noqa: E402
 from mapper.cost import dim_table, evaluate  # noqa: E402
@@ -46,6 +44,7 @@ from mapper.solvers.enumerate import dim_choices, enumerate_layer, space_size  #
 from mapper.space import ORDERS, Mapping, core_splits, package_splits  # noqa: E402
 from mapper.workload import load_workload, parse_layer_spec  # noqa: E402
 from mapper.workload import unique_layers  # noqa: E402
+from common import Section, f_int, f_s, md_table, rich_table  # noqa: E402  (bench/ is on sys.path)
 
 DEFAULT_MODELS = ["alexnet", "vgg16", "resnet50", "darknet19", "mobilenetv2"]
 DEFAULT_RESOLUTIONS = [224, 512]
@@ -81,24 +80,7 @@ class BenchBug(Exception):
     """A result that contradicts the model (e.g. a negative template gap)."""
 
 
-@dataclass
-class Section:
-    title: str
-    columns: list[str]
-    rows: list[list[str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    total_row: list[str] | None = None
-
-
 # ------------------------------------------------------------------------------ format
-def f_int(n: int) -> str:
-    return f"{n:,}"
-
-
-def f_s(x: float) -> str:
-    return f"{x:.2f}" if x >= 0.1 else f"{x:.3f}"
-
-
 def f_rate(x: float) -> str:
     return f"{x:,.0f}"
 
@@ -352,31 +334,6 @@ def section_referee(hw, n_cases: int, layer_specs: tuple) -> Section:
 
 
 # ------------------------------------------------------------------------------ output
-def rich_table(sec: Section) -> Table:
-    t = Table(title=sec.title, title_justify="left", show_lines=False)
-    for i, c in enumerate(sec.columns):
-        t.add_column(c, justify="left" if i == 0 else "right", overflow="fold")
-    for r in sec.rows:
-        t.add_row(*r)
-    if sec.total_row:
-        t.add_section()
-        t.add_row(*sec.total_row, style="bold")
-    return t
-
-
-def md_table(sec: Section) -> str:
-    def line(cells):
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-    out = [f"### {sec.title}", "", line(sec.columns),
-           "|" + "|".join("---" if i == 0 else "--:" for i in range(len(sec.columns))) + "|"]
-    out += [line(r) for r in sec.rows]
-    if sec.total_row:
-        out.append(line([f"**{c}**" if c else "" for c in sec.total_row]))
-    out.append("")
-    out += [f"- {n}" for n in sec.notes]
-    return "\n".join(out) + "\n"
-
-
 HEADER = """# Benchmarks
 
 Benchmarks are **not tests**: they measure how long things take and record the numbers

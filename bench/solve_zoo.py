@@ -29,7 +29,7 @@ import shlex
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -40,7 +40,6 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 import ortools  # noqa: E402
 from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
 
 import models  # noqa: E402
 from mapper.cost import dim_table  # noqa: E402
@@ -48,6 +47,7 @@ from mapper.hardware import find_hardware, load_hardware  # noqa: E402
 from mapper.solvers.cpsat import solve_layer  # noqa: E402
 from mapper.solvers.enumerate import enumerate_layer, space_size  # noqa: E402
 from mapper.workload import load_workload, parse_layer_spec, unique_layers  # noqa: E402
+from common import Section, f_int, f_s, md_table, rich_table  # noqa: E402  (bench/ is on sys.path)
 
 DEFAULT_MODELS = ["alexnet", "vgg16", "resnet50", "darknet19", "mobilenetv2"]
 DEFAULT_RESOLUTIONS = [224, 512]
@@ -77,24 +77,7 @@ SCALE_HW = ((1, 1), (2, 4), (4, 8), (8, 8), (8, 16))
 SCALE_HW_LAYER = ("resnet50", 224, "layer1.0.conv2")
 
 
-@dataclass
-class Section:
-    title: str
-    columns: list[str]
-    rows: list[list[str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    total_row: list[str] | None = None
-
-
 # ------------------------------------------------------------------------------ format
-def f_int(n: int) -> str:
-    return f"{n:,}"
-
-
-def f_s(x: float) -> str:
-    return f"{x:.2f}" if x >= 0.1 else f"{x:.3f}"
-
-
 def f_nj(fj: int | None) -> str:
     return "-" if fj is None else f"{fj / 1e6:,.3f}"
 
@@ -375,31 +358,6 @@ def section_scaling(sizes, hw_sizes, hw, time_limit) -> list[Section]:
 
 
 # ------------------------------------------------------------------------------ output
-def rich_table(sec: Section) -> Table:
-    t = Table(title=sec.title, title_justify="left", show_lines=False)
-    for i, c in enumerate(sec.columns):
-        t.add_column(c, justify="left" if i == 0 else "right", overflow="fold")
-    for r in sec.rows:
-        t.add_row(*r)
-    if sec.total_row:
-        t.add_section()
-        t.add_row(*sec.total_row, style="bold")
-    return t
-
-
-def md_table(sec: Section) -> str:
-    def line(cells):
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-    out = [f"### {sec.title}", "", line(sec.columns),
-           "|" + "|".join("---" if i == 0 else "--:" for i in range(len(sec.columns))) + "|"]
-    out += [line(r) for r in sec.rows]
-    if sec.total_row:
-        out.append(line([f"**{c}**" if c else "" for c in sec.total_row]))
-    out.append("")
-    out += [f"- {n}" for n in sec.notes]
-    return "\n".join(out) + "\n"
-
-
 def command_line() -> str:
     def rel(p: str) -> str:
         ap = os.path.abspath(p)
