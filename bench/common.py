@@ -2,9 +2,20 @@
 and appended to BENCHMARKS.md as Markdown."""
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.table import Table
+
+# Run as `python bench/x.py`: make the repository importable and name the shared defaults.
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+DEFAULT_MODELS = ["alexnet", "vgg16", "resnet50", "darknet19", "mobilenetv2"]
+DEFAULT_RESOLUTIONS = [224, 512]
+DEFAULT_HW = "hardware/nnbaton-case-study.yaml"
+BENCH_FILE = ROOT / "BENCHMARKS.md"
 
 
 @dataclass
@@ -47,3 +58,24 @@ def md_table(sec: Section) -> str:
     out.append("")
     out += [f"- {n}" for n in sec.notes]
     return "\n".join(out) + "\n"
+
+
+def add_common_args(ap, zoo_names: list[str]) -> None:
+    """The options every zoo benchmark takes."""
+    ap.add_argument("--models", nargs="+", default=DEFAULT_MODELS, choices=zoo_names,
+                    metavar="MODEL", help=f"zoo models (default: {' '.join(DEFAULT_MODELS)})")
+    ap.add_argument("--resolutions", nargs="+", type=int, default=DEFAULT_RESOLUTIONS,
+                    metavar="RES", help="input resolutions (default: 224 512)")
+    ap.add_argument("--hw", default=DEFAULT_HW, help=f"hardware file or bundled name "
+                    f"(default: {DEFAULT_HW})")
+    ap.add_argument("--no-append", action="store_true", help="print only; do not touch BENCHMARKS.md")
+
+
+def append_section(heading: str, facts: list[str], sections: list[Section], header: str = "") -> None:
+    """Append one dated section (facts as bullets, then the tables) to BENCHMARKS.md."""
+    text = [f"## {heading}", ""] + [f"- {f}" for f in facts] + [""] + [md_table(s) for s in sections]
+    if header and (not BENCH_FILE.exists() or not BENCH_FILE.read_text().strip()):
+        BENCH_FILE.write_text(header)
+    with BENCH_FILE.open("a") as f:
+        f.write("\n" + "\n".join(text))
+

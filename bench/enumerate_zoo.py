@@ -27,12 +27,9 @@ import statistics
 import sys
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
+from common import (ROOT, Section, add_common_args, append_section, f_int, f_s,  # noqa: E402
+                    rich_table)
 import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 
@@ -44,12 +41,7 @@ from mapper.solvers.enumerate import dim_choices, enumerate_layer, space_size  #
 from mapper.space import ORDERS, Mapping, core_splits, package_splits  # noqa: E402
 from mapper.workload import load_workload, parse_layer_spec  # noqa: E402
 from mapper.workload import unique_layers  # noqa: E402
-from common import Section, f_int, f_s, md_table, rich_table  # noqa: E402  (bench/ is on sys.path)
 
-DEFAULT_MODELS = ["alexnet", "vgg16", "resnet50", "darknet19", "mobilenetv2"]
-DEFAULT_RESOLUTIONS = [224, 512]
-DEFAULT_HW = "hardware/nnbaton-case-study.yaml"
-BENCH_FILE = ROOT / "BENCHMARKS.md"
 
 # Section 2: ResNet-50 layers at 224 (big plane / mid / deep), and the sample size.
 VEC_LAYERS = ("conv1", "layer1.0.conv2", "layer4.0.conv2")
@@ -366,30 +358,18 @@ def machine() -> dict[str, str]:
 def append_markdown(sections: list[Section], cmd: str, started: datetime, runtime: float,
                     hw_path: str) -> None:
     mach = machine()
-    text = [f"## enumerate_zoo — {started.strftime('%Y-%m-%d %H:%M')} UTC", "",
-            f"- Command: `{cmd}` (run from the repository root)",
-            f"- Machine: {mach['platform']}, {mach['cpus']} CPUs, Python {mach['python']}, "
-            f"numpy {mach['numpy']}",
-            f"- Hardware: `{hw_path}`",
-            f"- Total runtime: {runtime:.1f} s", ""]
-    text += [md_table(s) for s in sections]
-    body = "\n".join(text)
-    if not BENCH_FILE.exists() or not BENCH_FILE.read_text().strip():
-        BENCH_FILE.write_text(HEADER)
-    with BENCH_FILE.open("a") as f:
-        f.write("\n" + body)
+    append_section(f"enumerate_zoo — {started.strftime('%Y-%m-%d %H:%M')} UTC", [
+        f"Command: `{cmd}` (run from the repository root)",
+        f"Machine: {mach['platform']}, {mach['cpus']} CPUs, Python {mach['python']}, "
+        f"numpy {mach['numpy']}",
+        f"Hardware: `{hw_path}`",
+        f"Total runtime: {runtime:.1f} s"], sections, header=HEADER)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=DEFAULT_MODELS, choices=list(models.MODELS),
-                    metavar="MODEL", help=f"zoo models (default: {' '.join(DEFAULT_MODELS)})")
-    ap.add_argument("--resolutions", nargs="+", type=int, default=DEFAULT_RESOLUTIONS,
-                    metavar="RES", help="input resolutions (default: 224 512)")
-    ap.add_argument("--hw", default=DEFAULT_HW, help=f"hardware file or bundled name "
-                    f"(default: {DEFAULT_HW})")
-    ap.add_argument("--no-append", action="store_true", help="print only; do not touch BENCHMARKS.md")
+    add_common_args(ap, list(models.MODELS))
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: alexnet at 224 only, small samples in sections 2-4; "
                          "never appends")
@@ -435,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         append_markdown(sections, command_line(), started, runtime, os.path.relpath(hw_path, ROOT)
                         if os.path.abspath(hw_path).startswith(str(ROOT)) else hw_path)
-        console.print(f"Appended to {BENCH_FILE.relative_to(ROOT)}")
+        console.print("Appended to BENCHMARKS.md")
     return 0
 
 

@@ -31,12 +31,9 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
+from common import (ROOT, Section, add_common_args, append_section, f_int, f_s,  # noqa: E402
+                    rich_table)
 import numpy as np  # noqa: E402
 import ortools  # noqa: E402
 from rich.console import Console  # noqa: E402
@@ -47,12 +44,7 @@ from mapper.hardware import find_hardware, load_hardware  # noqa: E402
 from mapper.solvers.cpsat import solve_layer  # noqa: E402
 from mapper.solvers.enumerate import enumerate_layer, space_size  # noqa: E402
 from mapper.workload import load_workload, parse_layer_spec, unique_layers  # noqa: E402
-from common import Section, f_int, f_s, md_table, rich_table  # noqa: E402  (bench/ is on sys.path)
 
-DEFAULT_MODELS = ["alexnet", "vgg16", "resnet50", "darknet19", "mobilenetv2"]
-DEFAULT_RESOLUTIONS = [224, 512]
-DEFAULT_HW = "hardware/nnbaton-case-study.yaml"
-BENCH_FILE = ROOT / "BENCHMARKS.md"
 WORKERS = 2
 TIME_LIMIT = 60.0
 TARGET_MEDIAN, TARGET_P95 = 0.5, 5.0  # issue 3, seconds per layer
@@ -374,29 +366,20 @@ def machine() -> dict[str, str]:
 def append_markdown(sections: list[Section], cmd: str, started: datetime, runtime: float,
                     hw_path: str, extra: list[str]) -> None:
     mach = machine()
-    text = [f"## solve_zoo — {started.strftime('%Y-%m-%d %H:%M')} UTC", "",
-            f"- Command: `{cmd}` (run from the repository root)",
-            f"- Machine: {mach['platform']}, {mach['cpus']} CPUs, Python {mach['python']}, "
-            f"numpy {mach['numpy']}, ortools {mach['ortools']}",
-            f"- Hardware: `{hw_path}`; CP-SAT workers = {WORKERS}",
-            f"- Total runtime: {runtime:.1f} s", *[f"- {e}" for e in extra], ""]
-    text += [md_table(s) for s in sections]
-    with BENCH_FILE.open("a") as f:
-        f.write("\n" + "\n".join(text))
+    append_section(f"solve_zoo — {started.strftime('%Y-%m-%d %H:%M')} UTC", [
+        f"Command: `{cmd}` (run from the repository root)",
+        f"Machine: {mach['platform']}, {mach['cpus']} CPUs, Python {mach['python']}, "
+        f"numpy {mach['numpy']}, ortools {mach['ortools']}",
+        f"Hardware: `{hw_path}`; CP-SAT workers = {WORKERS}",
+        f"Total runtime: {runtime:.1f} s", *extra], sections)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=DEFAULT_MODELS, choices=list(models.MODELS),
-                    metavar="MODEL", help=f"zoo models (default: {' '.join(DEFAULT_MODELS)})")
-    ap.add_argument("--resolutions", nargs="+", type=int, default=DEFAULT_RESOLUTIONS,
-                    metavar="RES", help="input resolutions (default: 224 512)")
-    ap.add_argument("--hw", default=DEFAULT_HW, help=f"hardware file or bundled name "
-                    f"(default: {DEFAULT_HW})")
+    add_common_args(ap, list(models.MODELS))
     ap.add_argument("--time-limit", type=float, default=TIME_LIMIT,
                     help=f"CP-SAT time limit per layer, seconds (default: {TIME_LIMIT:g})")
-    ap.add_argument("--no-append", action="store_true", help="print only; do not touch BENCHMARKS.md")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: resnet50 at 224 only, two layers in section 2, three "
                          "points in section 3; never appends")
@@ -459,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
         append_markdown(sections, command_line(), started, runtime,
                         os.path.relpath(hw_path, ROOT)
                         if os.path.abspath(hw_path).startswith(str(ROOT)) else hw_path, extra)
-        console.print(f"Appended to {BENCH_FILE.relative_to(ROOT)}")
+        console.print("Appended to BENCHMARKS.md")
     return 1 if (violations or problems) else 0
 
 
