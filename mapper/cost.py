@@ -199,7 +199,7 @@ class Positions:
         return [f * bits <= capacity_bits for f in self.foot]
 
 
-class _Ctx:
+class CostContext:
     """The layer/hardware constants and dim tables that every buffer's rule reads."""
 
     def __init__(self, layer: Layer, hw: Hardware, T: TMapping[str, TMapping]):
@@ -213,7 +213,7 @@ class _Ctx:
         return self.h[(kind, cut_h, cm, km)] * self.w[(kind, cut_w, cm, km)]
 
 
-def _a_l1(c: _Ctx, chip_order: str, core_order: str) -> Positions:
+def a_l1_positions(c: CostContext, chip_order: str, core_order: str) -> Positions:
     """A-L1 (per core, inputs): positions 0..8 over the whole nest."""
     L, k, N, P = c.layer, c.k, c.layer.N, c.hw.vector
     out = Positions([], [], [])
@@ -229,7 +229,7 @@ def _a_l1(c: _Ctx, chip_order: str, core_order: str) -> Positions:
     return out
 
 
-def _w_l1(c: _Ctx, chip_order: str, core_order: str) -> Positions:
+def w_l1_positions(c: CostContext, chip_order: str, core_order: str) -> Positions:
     """W-L1 pools (cores with the same K part, plane in lock step): positions 0..8."""
     L, k, P = c.layer, c.k, c.hw.vector
     RS, Cr = L.R * L.S, L.Cr
@@ -243,7 +243,7 @@ def _w_l1(c: _Ctx, chip_order: str, core_order: str) -> Positions:
     return out
 
 
-def _a_l2(c: _Ctx, chip_order: str) -> Positions:
+def a_l2_positions(c: CostContext, chip_order: str) -> Positions:
     """A-L2 (per chiplet, inputs): positions 0..4; r = 4 is one chiplet tile."""
     k, N = c.k, c.layer.N
     out = Positions([], [], [])
@@ -257,7 +257,7 @@ def _a_l2(c: _Ctx, chip_order: str) -> Positions:
     return out
 
 
-def mapping_counts(c: _Ctx) -> dict:
+def mapping_counts(c: CostContext) -> dict:
     """Counts that depend on the mapping but not on any retention position, and the
     two hard register/output-buffer needs (bits). Products only, so `cpsat.py` can
     evaluate them symbolically."""
@@ -284,8 +284,10 @@ def combine(layer: Layer, hw: Hardware, chip_order: str, core_order: str,
     """Apply the C³P rules. `T` maps 'k', 'h', 'w' to dim tables (values may be arrays)."""
     RS, cblocks = layer.R * layer.S, ceil(layer.Cr / hw.vector)
     ab, wb = hw.act_bits, hw.weight_bits
-    c = _Ctx(layer, hw, T)
-    a1, w1, a2 = _a_l1(c, chip_order, core_order), _w_l1(c, chip_order, core_order), _a_l2(c, chip_order)
+    c = CostContext(layer, hw, T)
+    a1 = a_l1_positions(c, chip_order, core_order)
+    w1 = w_l1_positions(c, chip_order, core_order)
+    a2 = a_l2_positions(c, chip_order)
     pool_cap = core_split[1] * core_split[2] * hw.capacity_bits("w_l1")
     a_fits = a1.fits(hw.capacity_bits("a_l1"), ab)
     w_fits = w1.fits(pool_cap, wb)

@@ -25,8 +25,8 @@ from math import ceil
 import numpy as np
 from ortools.sat.python import cp_model
 
-from mapper.cost import (Evaluation, _a_l1, _a_l2, _Ctx, _w_l1, dim_table, energy_breakdown,
-                         evaluate, mapping_counts)
+from mapper.cost import (CostContext, Evaluation, a_l1_positions, a_l2_positions, dim_table,
+                         energy_breakdown, evaluate, mapping_counts, w_l1_positions)
 from mapper.hwspec import Hardware
 from mapper.layer import Layer
 from mapper.solvers.enumerate import dim_choices, enumerate_layer
@@ -347,15 +347,15 @@ class _Model:
                 + L.outputs * ceil(L.Cr / self.hw.vector) * L.R * L.S * co["o_l1_rmw"]
                 + L.macs * co["macs"])
 
-    def _sym(self) -> _Ctx:
-        return _Ctx(self.layer, self.hw, {d: _SymTable(d) for d in "hwk"})
+    def _sym(self) -> CostContext:
+        return CostContext(self.layer, self.hw, {d: _SymTable(d) for d in "hwk"})
 
-    def _positions(self, sym: _Ctx, buf: str, chip_order: str, core_order: str):
+    def _positions(self, sym: CostContext, buf: str, chip_order: str, core_order: str):
         if buf == "a_l1":
-            return _a_l1(sym, chip_order, core_order)
+            return a_l1_positions(sym, chip_order, core_order)
         if buf == "w_l1":
-            return _w_l1(sym, chip_order, core_order)
-        return _a_l2(sym, chip_order)
+            return w_l1_positions(sym, chip_order, core_order)
+        return a_l2_positions(sym, chip_order)
 
     def _used_keys(self) -> dict[str, list]:
         """Every per-dimension table key the model reads (for dominance pruning)."""
