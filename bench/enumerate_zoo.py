@@ -171,9 +171,9 @@ def point_at(blocks: list[tuple], idx: int) -> Mapping:
             co, qo = ORDERS[o // len(ORDERS)], ORDERS[o % len(ORDERS)]
             ih, rest = divmod(rest, nw * nk)
             iw, ik = divmod(rest, nk)
-            sh, sw, sk = ch["h"][ih], ch["w"][iw], ch["k"][ik]
-            return Mapping(pkg, (sk.tile, sh.tile, sw.tile), co, cs,
-                           (sh.core_tile, sw.core_tile), qo)
+            h, w, k = ch["h"], ch["w"], ch["k"]
+            return Mapping(pkg, (int(k.tile[ik]), int(h.tile[ih]), int(w.tile[iw])), co, cs,
+                           (int(h.core[ih]), int(w.core[iw])), qo)
         idx -= n
     raise IndexError(idx)
 

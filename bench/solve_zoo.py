@@ -16,8 +16,8 @@ section with the command, the machine and the results to BENCHMARKS.md (unless
 
 Timings are wall-clock `time.perf_counter()`; CP-SAT times are `SolveResult.wall_s`
 (model build, pruning, the template warm start when on, the search and the canonical
-tie-break pass). The per-dimension table cache (`cost.dim_table`) is cleared before
-every timed call, so no call profits from an earlier one.
+tie-break pass). The per-dimension caches (`cost.dim_table`, `cost.windows`) are cleared
+before every timed call, so no call profits from an earlier one.
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ import ortools  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 import models  # noqa: E402
-from mapper.cost import dim_table  # noqa: E402
+from mapper.cost import dim_table, windows  # noqa: E402
 from mapper.hardware import find_hardware, load_hardware  # noqa: E402
 from mapper.solvers.cpsat import solve_layer  # noqa: E402
 from mapper.solvers.enumerate import enumerate_layer, space_size  # noqa: E402
@@ -102,6 +102,7 @@ def shape_txt(lay) -> str:
 def cold(fn, *args, **kw):
     """Call fn with an empty dim_table cache; return (result, seconds)."""
     dim_table.cache_clear()
+    windows.cache_clear()
     t0 = time.perf_counter()
     out = fn(*args, **kw)
     return out, time.perf_counter() - t0

@@ -50,85 +50,162 @@ def _offsets(sizes: list[int], start: int = 0) -> list[tuple[int, int]]:
     return out
 
 
-@lru_cache(maxsize=200_000)
-def dim_table(s: DimSplit, reach: tuple[int, int, int] | None) -> dict[tuple, int]:
-    """Every per-dimension sum and maximum of the cost formulas for one cut.
-
-    Keys: (kind, cut, chip_mode, core_mode) for core-level sums,
-    ('chip', kind, cut, chip_mode) for chiplet-level sums,
-    ('max', kind, cut) and ('cmax', kind, cut) for the largest footprint.
-    `reach` = (stride, taps, dilation) of the input window along this dimension
-    (None for K, which has no window).
-
-    Every level of the cut has at most two piece sizes (full pieces and one remainder),
-    so sums are taken over distinct sizes times their multiplicity; only the window of
-    a core's scattered parts (cut 'part', several cores) needs their positions.
-    """
-    @lru_cache(maxsize=None)
-    def win(n: int) -> int:  # window of n contiguous outputs (translation-invariant)
-        return window_union([(0, n)], *reach) if reach else n
-
-    def f(kind: str, n: int) -> int:
-        if n <= 0:
-            return 0
-        return 1 if kind == "count" else n if kind == "plain" else win(n)
-
-    def core_tiles(kind: str, q: int) -> int:  # sum of f over the core tiles of a part q
-        full, rem = divmod(q, s.core_tile)
-        return full * f(kind, s.core_tile) + f(kind, rem)
-
-    t: dict[tuple, int] = {}
+def _keys() -> list[tuple]:
+    keys: list[tuple] = []
     for kind in VALUE_KINDS:
-        for cut in CORE_CUTS:
-            for cm in MODES:
-                for km in MODES:
-                    t[(kind, cut, cm, km)] = 0
-            t[("max", kind, cut)] = 0
-        for cut in CHIP_CUTS:
-            for cm in MODES:
-                t[("chip", kind, cut, cm)] = 0
-            t[("cmax", kind, cut)] = 0
+        keys += [(kind, cut, cm, km) for cut in CORE_CUTS for cm in MODES for km in MODES]
+        keys += [("max", kind, cut) for cut in CORE_CUTS]
+        keys += [("chip", kind, cut, cm) for cut in CHIP_CUTS for cm in MODES]
+        keys += [("cmax", kind, cut) for cut in CHIP_CUTS]
+    return keys
 
-    part_sizes = split(s.size, s.parts)
+
+# The keys of a dim table, in column order of `dim_tables`:
+# (kind, cut, chip_mode, core_mode) for core-level sums, ('chip', kind, cut, chip_mode)
+# for chiplet-level sums, ('max', kind, cut) and ('cmax', kind, cut) for the largest footprint.
+KEYS = _keys()
+KEY_INDEX = {k: i for i, k in enumerate(KEYS)}
+
+
+@lru_cache(maxsize=1024)
+def windows(size: int, reach: tuple[int, int, int] | None) -> np.ndarray:
+    """win[n]: input rows of n contiguous outputs (translation-invariant), n = 0..size."""
+    return np.array([0] + [window_union([(0, n)], *reach) if reach else n for n in range(1, size + 1)],
+                    dtype=np.int64)
+
+
+def _share(z: np.ndarray, units: int, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """(size, offset) of unit i's part when each z is split over `units` (`space.split`):
+    min(units, z) parts differing by at most one, larger first; size 0 past the last part."""
+    n = np.minimum(units, np.maximum(z, 1))
+    base, extra = np.divmod(z, n)
+    size = np.where(i < n, base + (i < extra), 0)
+    return size, i * base + np.minimum(i, extra)
+
+
+def dim_tables(size: int, parts: int, core_parts: int, tiles, core_tiles,
+               reach: tuple[int, int, int] | None) -> np.ndarray:
+    """Every per-dimension sum and maximum of the cost formulas, for many cuts at once.
+
+    Row j is the cut DimSplit(size, parts, tiles[j], core_parts, core_tiles[j]); columns
+    follow `KEYS`. `reach` = (stride, taps, dilation) of the input window along this
+    dimension (None for K, which has no window).
+
+    Every level of a cut has at most two piece sizes (full pieces and one remainder),
+    so sums are taken over distinct sizes times their multiplicity; the window of a
+    core's scattered parts (cut 'part', several cores) is closed-form interval
+    arithmetic (dilated kernels: counted explicitly, `_scattered_window`).
+    """
+    t = np.asarray(tiles, dtype=np.int64)
+    u = np.asarray(core_tiles, dtype=np.int64)
+    out = np.zeros((len(t), len(KEYS)), dtype=np.int64)
+    win = windows(max(size, int(u.max(initial=0))), reach)  # K's core tile (lanes) may exceed K
+
+    def add(key: tuple, v) -> None:
+        out[:, KEY_INDEX[key]] += v
+
+    def up(key: tuple, v) -> None:  # running maximum
+        c = KEY_INDEX[key]
+        out[:, c] = np.maximum(out[:, c], v)
+
+    def f(kind: str, n):  # the value of n contiguous elements (0 for none)
+        return (n > 0).astype(np.int64) if kind == "count" else n if kind == "plain" else win[n]
+
+    def core_tiles_sum(kind: str, q):  # sum of f over the core tiles of a core part q
+        return (q // u) * f(kind, u) + f(kind, q % u)
+
+    part_sizes = split(size, parts)
     for a in sorted(set(part_sizes), reverse=True):
         mult = part_sizes.count(a)
         chip_modes = (("sum", mult), ("first", 1)) if a == part_sizes[0] else (("sum", mult),)
-        n_full, rem = divmod(a, s.tile)
-        # (tile size, how many), largest first; a part smaller than the tile is one piece
-        tiles = ([(s.tile, n_full)] if n_full else []) + ([(rem, 1)] if rem else [])
+        tt = np.minimum(t, a)
+        n_full, rem = a // t, a % t  # n_full full tiles of t, then one of rem (if any)
         for kind in VALUE_KINDS:  # chiplet-level buffers
-            v_tile = sum(n * f(kind, size) for size, n in tiles)
+            v_tile = n_full * f(kind, t) + f(kind, rem)
             for cm, m in chip_modes:
-                t[("chip", kind, "part", cm)] += m * f(kind, a)
-                t[("chip", kind, "tile", cm)] += m * v_tile
-            t[("cmax", kind, "part")] = max(t[("cmax", kind, "part")], f(kind, a))
-            t[("cmax", kind, "tile")] = max(t[("cmax", kind, "tile")], f(kind, min(s.tile, a)))
-        # core-level buffers: core ci gets part ci of every chiplet tile
-        splits = [split(size, s.core_parts) for size, _ in tiles]
-        for ci in range(len(splits[0])):
-            mine = [(sp[ci], n) for sp, (_, n) in zip(splits, tiles) if ci < len(sp)]
-            core_modes = ("sum", "first") if ci == 0 else ("sum",)
+                add(("chip", kind, "part", cm), m * f(kind, np.int64(a)))
+                add(("chip", kind, "tile", cm), m * v_tile)
+            up(("cmax", kind, "part"), f(kind, np.full(len(t), a)))
+            up(("cmax", kind, "tile"), f(kind, tt))
+        # core-level buffers: core ci gets part ci of every chiplet tile. Per kind and
+        # cut: the sum over the cores and the first core's value, added once per mode.
+        total = {(kind, cut): 0 for kind in VALUE_KINDS for cut in CORE_CUTS}
+        first_core: dict[tuple, np.ndarray] = {}
+        first = np.where(n_full > 0, t, rem)  # the largest chiplet tile of the part
+        for ci in range(min(core_parts, a)):
+            exists = ci < np.minimum(core_parts, first)
+            q_full, off_full = _share(t, core_parts, ci)
+            q_full = np.where(n_full > 0, q_full, 0)
+            q_rem, off_rem = _share(rem, core_parts, ci)
+            q_rem = np.where(rem > 0, q_rem, 0)
+            q0 = np.where(n_full > 0, q_full, q_rem)  # a full tile's part: the largest
             for kind in VALUE_KINDS:
-                v_core = sum(n * core_tiles(kind, q) for q, n in mine)
-                v_tile = sum(n * f(kind, q) for q, n in mine)
                 if kind == "count":
-                    v_part = 1
+                    v_part = exists.astype(np.int64)
                 elif kind == "plain" or not reach:
-                    v_part = sum(n * q for q, n in mine)
-                elif s.core_parts == 1:
-                    v_part = f(kind, a)  # the core's tiles are contiguous: the whole part
+                    v_part = n_full * q_full + q_rem
+                elif core_parts == 1:
+                    v_part = np.full(len(t), win[a])  # the core's tiles are contiguous
                 else:
-                    v_part = window_union(_core_segments(a, s.tile, s.core_parts, ci), *reach)
-                for cm, m in chip_modes:
-                    for km in core_modes:
-                        t[(kind, "core", cm, km)] += m * v_core
-                        t[(kind, "tile", cm, km)] += m * v_tile
-                        t[(kind, "part", cm, km)] += m * v_part
-                q0 = mine[0][0]  # a full tile's part: the largest this core gets
-                for cut, v in (("core", f(kind, min(s.core_tile, q0))), ("tile", f(kind, q0)),
-                               ("part", v_part)):
-                    t[("max", kind, cut)] = max(t[("max", kind, cut)], v)
-    return t
+                    v_part = _scattered_window(a, t, core_parts, ci, reach, n_full, q_full, off_full,
+                                               q_rem, off_rem)
+                values = {"core": n_full * core_tiles_sum(kind, q_full) + core_tiles_sum(kind, q_rem),
+                          "tile": n_full * f(kind, q_full) + f(kind, q_rem), "part": v_part}
+                for cut, v in values.items():
+                    total[(kind, cut)] = total[(kind, cut)] + v
+                    if ci == 0:
+                        first_core[(kind, cut)] = v
+                up(("max", kind, "core"), f(kind, np.minimum(u, q0)))
+                up(("max", kind, "tile"), f(kind, q0))
+                up(("max", kind, "part"), v_part)
+        for (kind, cut), v in total.items():
+            for cm, m in chip_modes:
+                add((kind, cut, cm, "sum"), m * v)
+                add((kind, cut, cm, "first"), m * first_core[(kind, cut)])
+    return out
+
+
+def _scattered_window(a: int, t, core_parts: int, ci: int, reach: tuple[int, int, int],
+                      n_full, q_full, off_full, q_rem, off_rem) -> np.ndarray:
+    """Input rows of core ci's pieces of every chiplet tile of a part of a outputs.
+
+    The pieces sit at j*t + off_full (j < n_full, q_full outputs each) and at
+    n_full*t + off_rem (q_rem outputs). Undilated: windows never touch when stride >
+    taps (taps rows per output); otherwise piece j spans [o*s, (o+q-1)*s + taps), equal
+    spans t*s apart, so they overlap by a fixed amount; the last piece adds what sticks
+    out past the previous spans' end."""
+    stride, taps, dil = reach
+    if dil != 1:
+        return np.array([window_union(_core_segments(a, int(tj), core_parts, ci), *reach)
+                         for tj in t], dtype=np.int64)
+    if stride > taps:
+        return taps * (n_full * q_full + q_rem)
+    span = (q_full - 1) * stride + taps
+    full = np.where((n_full > 0) & (q_full > 0), span + (n_full - 1) * np.minimum(span, t * stride), 0)
+    end = ((n_full - 1) * t + off_full + q_full - 1) * stride + taps
+    lo = (n_full * t + off_rem) * stride
+    hi = lo + (q_rem - 1) * stride + taps
+    extra = np.where(full > 0, np.maximum(0, hi - np.maximum(lo, end)), hi - lo)
+    return full + np.where(q_rem > 0, extra, 0)
+
+
+class Columns:
+    """Dim-table rows seen as {key: column}, the column laid along `axis` of a 3-D grid
+    (H x W x K), so `combine` prices every combination of rows at once."""
+
+    def __init__(self, table: np.ndarray, axis: int = 0, ndim: int = 3):
+        shape = tuple(-1 if i == axis else 1 for i in range(ndim))
+        self.cols = table.T.reshape((len(KEYS),) + shape)  # views, no copies
+
+    def __getitem__(self, key: tuple) -> np.ndarray:
+        return self.cols[KEY_INDEX[key]]
+
+
+@lru_cache(maxsize=200_000)
+def dim_table(s: DimSplit, reach: tuple[int, int, int] | None) -> dict[tuple, int]:
+    """The dim table of one cut as {key: int} (`dim_tables` for a single row)."""
+    row = dim_tables(s.size, s.parts, s.core_parts, [s.tile], [s.core_tile], reach)[0]
+    return dict(zip(KEYS, row.tolist()))
 
 
 def _core_segments(part: int, tile: int, core_parts: int, ci: int) -> list[tuple[int, int]]:

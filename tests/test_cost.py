@@ -1,14 +1,15 @@
 """cost.py against hand derivations (the worked example of docs/cost-model.md) and
 enumeration against brute-force evaluation of every mapping."""
 import itertools
+import random
 
 import pytest
 
-from mapper.cost import evaluate
+from mapper.cost import KEY_INDEX, _core_segments, dim_tables, evaluate
 from mapper.hwspec import Hardware, Tech
-from mapper.layer import Layer
+from mapper.layer import Layer, window_union
 from mapper.solvers.enumerate import enumerate_layer
-from mapper.space import (ORDERS, Mapping, check_structure, core_splits, package_splits,
+from mapper.space import (ORDERS, Mapping, check_structure, core_splits, package_splits, split,
                           tile_choices)
 
 # NN-Baton Table I / Sec. V-A numbers (a Hardware built here so this test does not
@@ -200,3 +201,39 @@ def test_bit_widths_apply_per_data_type():
     assert e.breakdown_fj["o_l1"] == 104 * 32 * c["o_l1_rmw"]
     w_fj = round(TECH.sram_pj_per_bit(1000) * 1000)
     assert e.breakdown_fj["w_l1"] == w_fj * 4 * (c["w_l1_write"] + c["w_l1_read"])
+
+
+def explicit_part_windows(size: int, parts: int, tile: int, core_parts: int, reach) -> list[int]:
+    """Input rows each core reads over a whole part, its pieces of every chiplet tile
+    listed one by one and their windows united (no closed form)."""
+    out = []
+    for a in split(size, parts):
+        for ci in range(min(core_parts, min(tile, a))):
+            out.append(window_union(_core_segments(a, tile, core_parts, ci), *reach))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_scattered_core_windows_match_explicit_union(seed):
+    """The closed-form window of a core's scattered pieces (cut 'part', several cores)
+    against the explicit union of every piece's window, on random cuts."""
+    rng = random.Random(seed)
+    for _ in range(300):
+        size, parts, core_parts = rng.randint(1, 70), rng.randint(1, 4), rng.randint(2, 8)
+        reach = rng.choice([(1, 3, 1), (2, 3, 1), (1, 1, 1), (3, 2, 1), (2, 7, 1), (4, 4, 1), (1, 3, 2)])
+        tile = rng.randint(1, -(-size // parts))
+        row = dim_tables(size, parts, core_parts, [tile], [1], reach)[0]
+        wins = explicit_part_windows(size, parts, tile, core_parts, reach)
+        assert row[KEY_INDEX[("window", "part", "sum", "sum")]] == sum(wins)
+        assert row[KEY_INDEX[("max", "window", "part")]] == max(wins)
+
+
+def test_dim_tables_rows_do_not_depend_on_their_neighbours():
+    """Pricing many cuts at once gives each the row it gets alone."""
+    rng = random.Random(3)
+    size, parts, core_parts, reach = 37, 3, 4, (2, 3, 1)
+    tiles = [rng.randint(1, 13) for _ in range(60)]
+    cores = [rng.randint(1, -(-t // core_parts)) for t in tiles]
+    batch = dim_tables(size, parts, core_parts, tiles, cores, reach)
+    for row, t, u in zip(batch, tiles, cores):
+        assert (row == dim_tables(size, parts, core_parts, [t], [u], reach)[0]).all()

@@ -2,12 +2,14 @@
 layers, template space on zoo layers), brute-force minimum latency, and the referee."""
 import random
 
+import numpy as np
 import pytest
 
 from mapper.cost import evaluate
 from mapper.hardware import load_hardware
 from mapper.simulate import random_case, simulate
-from mapper.solvers.cpsat import solve_layer
+from mapper.solvers import cpsat
+from mapper.solvers.cpsat import pareto, solve_layer
 from mapper.solvers.enumerate import enumerate_layer
 from mapper.workload import load_workload
 from tests.test_cost import all_mappings, tiny_hw
@@ -99,3 +101,43 @@ def test_infeasible_hardware_names_the_buffer():
     res = solve_layer(layer, hw, "full", workers=2)
     # the smallest chiplet tile still needs all 256 channels x a 3x3 window = 2,304 B
     assert "a_l2" in res.reason and "2304 B" in res.reason and "short by 256 B" in res.reason
+
+
+def naive_pareto(rows: list[tuple]) -> list[int]:
+    """Keep row j unless an earlier row in (sum, index) order is <= it everywhere."""
+    order = sorted(range(len(rows)), key=lambda j: (sum(rows[j]), j))
+    kept = []
+    for j in order:
+        if not any(all(a <= b for a, b in zip(rows[i], rows[j])) for i in kept):
+            kept.append(j)
+    return sorted(kept)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pareto_equals_pairwise_definition(seed):
+    rng = np.random.default_rng(seed)
+    n, keys = int(rng.integers(1, 700)), int(rng.integers(1, 6))
+    values = rng.integers(0, int(rng.integers(2, 8)), size=(n, keys))  # many ties and equal rows
+    assert pareto(values).tolist() == naive_pareto([tuple(r) for r in values.tolist()])
+
+
+TIE_LAYERS = [("resnet50", 224, "layer3.1.conv2"), ("mobilenetv2", 224, "features.16.conv.1.0"),
+              ("alexnet", 224, "features.10")]
+
+
+@pytest.mark.parametrize("model,res,name", TIE_LAYERS)
+def test_same_mapping_for_any_worker_count(model, res, name):
+    layer = {L.name: L for L in load_workload(model, res).layers}[name]
+    got = {w: solve_layer(layer, CASE, "full", workers=w) for w in (1, 2, 4)}
+    assert len({r.best.mapping for r in got.values()}) == 1
+    assert len({r.value for r in got.values()}) == 1
+
+
+@pytest.mark.parametrize("model,res,name", TIE_LAYERS[:2])
+def test_both_tie_breaks_pick_the_same_mapping(model, res, name, monkeypatch):
+    """The canonical optimum by pricing the survivors equals the one CP-SAT picks."""
+    layer = {L.name: L for L in load_workload(model, res).layers}[name]
+    by_grid = solve_layer(layer, CASE, "full", workers=2)
+    monkeypatch.setattr(cpsat, "GRID_POINTS", 0)  # force the two-solve CP-SAT tie-break
+    by_solver = solve_layer(layer, CASE, "full", workers=2)
+    assert by_grid.best.mapping == by_solver.best.mapping

@@ -4,7 +4,7 @@ Encoding (one model per layer and hardware):
 
 * one-hot choices: the (package split, chiplet split) pair, the pair of loop orders,
   and for each dimension K, H, W its cut (chiplet tile, core tile) among every cut of
-  the space; a cut's per-dimension table (`cost.dim_table`) becomes linear expressions;
+  the space; a cut's per-dimension table (`cost.dim_tables`) becomes linear expressions;
 * every count of `cost.combine` is a product of three per-dimension values (one per
   dimension), written with `AddMultiplicationEquality`;
 * retention: for each buffer the solver picks a loop position whose footprint fits and
@@ -14,6 +14,12 @@ Encoding (one model per layer and hardware):
 
 The objective is the exact integer energy in femtojoules. The returned mapping is
 re-priced with `cost.evaluate`; the test suite checks the two agree to the unit.
+
+Before the model is built, exact preprocessing shrinks the cuts (docs/solver.md):
+dominated cuts go (`pareto`); a good incumbent (the template optimum, improved by a
+coordinate descent, `_warm_start`) bounds the objective, and cuts or pairs of cuts whose
+lower bound exceeds it go (`_Model.prune`). CP-SAT then proves the optimum on what is
+left, and the tie-break among equal optima (`_canonical`) prices the few survivors.
 """
 from __future__ import annotations
 
@@ -25,11 +31,11 @@ from math import ceil
 import numpy as np
 from ortools.sat.python import cp_model
 
-from mapper.cost import (CostContext, Evaluation, a_l1_positions, a_l2_positions, dim_table,
-                         energy_breakdown, evaluate, mapping_counts, w_l1_positions)
+from mapper.cost import (KEY_INDEX, Columns, CostContext, Evaluation, a_l1_positions, a_l2_positions,
+                         combine, energy_breakdown, evaluate, mapping_counts, w_l1_positions, windows)
 from mapper.hwspec import Hardware
 from mapper.layer import Layer
-from mapper.solvers.enumerate import dim_choices, enumerate_layer
+from mapper.solvers.enumerate import INF, Cuts, cut_tables, dim_choices, dim_size, enumerate_layer
 from mapper.space import ORDERS, Mapping, core_splits, package_splits, partition_type
 
 ENERGY_FIELDS = ("dram_read_w", "dram_read_a", "dram_write_o", "d2d_w", "d2d_a", "a_l2_write",
@@ -106,25 +112,44 @@ class _SymTable:
 
 
 BUFFERS = ("a_l1", "w_l1", "a_l2")  # buffers with a retention choice
+SLACK = 1 + 1e-9  # float bounds are compared to integer incumbents with this tolerance
+# Effort knobs of the exact preprocessing; none changes the optimum, only the time to it.
+PAIR_PRUNE_MIN = 1000  # bound pairs of dimensions only when they have more combinations
+JOINT_POINTS = 2_000  # the descent moves H and W together on grids up to this size
+START_WITHIN, MAX_STARTS = 1.01, 8  # descents start from split pairs this close to the best
+GRID_POINTS = 2_000_000  # canonical tie-break by pricing every remaining point, up to this many
 
 
-def pareto(tables: list[dict], keys: list) -> list[int]:
-    """Indices of the cuts not dominated on `keys` (lowest index kept among equals).
+def pareto(values: np.ndarray) -> np.ndarray:
+    """Indices (ascending) of the rows not dominated by another row (lowest index kept
+    among equal rows).
 
     Every count, footprint and cycle figure grows with every table value, so a cut
-    that is >= another in every value the model reads can never be strictly better."""
-    if len(tables) <= 1:
-        return list(range(len(tables)))
-    a = np.array([[t[k] for k in keys] for t in tables], dtype=np.float64)
-    order = np.lexsort((np.arange(len(tables)), a.sum(axis=1)))
-    kept: list[int] = []
-    front = np.empty_like(a)  # the kept rows, filled in place (no quadratic copying)
-    for i in order:
-        if kept and np.any(np.all(front[:len(kept)] <= a[i], axis=1)):
-            continue
-        front[len(kept)] = a[i]
-        kept.append(int(i))
-    return sorted(kept)
+    that is >= another in every value the model reads can never be strictly better.
+    Rows are visited by increasing sum (then index); a row goes iff an earlier row is
+    <= it everywhere. By transitivity it suffices to compare a block of rows with the
+    rows kept from earlier blocks and with the earlier rows of the block, key by key."""
+    n = len(values)
+    if n <= 1:
+        return np.arange(n)
+    order = np.lexsort((np.arange(n), values.sum(axis=1)))
+    a = np.ascontiguousarray(values[order].T)  # keys x rows, in visiting order
+    kept: list[np.ndarray] = []
+    front = a[:, :0]
+    for start in range(0, n, 256):
+        idx = np.arange(start, min(n, start + 256))
+        if front.shape[1]:
+            dom = np.ones((front.shape[1], len(idx)), dtype=bool)
+            for key_f, key_b in zip(front, a[:, idx]):
+                dom &= key_f[:, None] <= key_b[None, :]
+            idx = idx[~dom.any(axis=0)]
+        dom = np.triu(np.ones((len(idx), len(idx)), dtype=bool), 1)  # row i before row j
+        for key in a[:, idx]:
+            dom &= key[:, None] <= key[None, :]
+        idx = idx[~dom.any(axis=0)]
+        kept.append(idx)
+        front = np.concatenate([front, a[:, idx]], axis=1)
+    return np.sort(order[np.concatenate(kept)])
 
 
 def field_coefficients(hw: Hardware) -> dict[str, int]:
@@ -133,12 +158,62 @@ def field_coefficients(hw: Hardware) -> dict[str, int]:
     return {f: sum(energy_breakdown(zero | {f: 1}, hw).values()) for f in ENERGY_FIELDS}
 
 
+@dataclass
+class _Cuts:
+    """One dimension's candidate cuts: chiplet tile, core tile, split group (index into
+    `_Model.groups[d]`) and dim-table row of each."""
+
+    tile: np.ndarray
+    core: np.ndarray
+    group: np.ndarray
+    table: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.tile)
+
+    def take(self, idx) -> "_Cuts":
+        return _Cuts(self.tile[idx], self.core[idx], self.group[idx], self.table[idx])
+
+    def col(self, key: tuple) -> np.ndarray:
+        return self.table[:, KEY_INDEX[key]]
+
+    @staticmethod
+    def concat(parts: list["_Cuts"]) -> "_Cuts":
+        return _Cuts(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("tile", "core", "group", "table")))
+
+
+class _Symbolic:
+    """`cost.py`'s rules read once with symbolic tables (every value a Mono)."""
+
+    def __init__(self, layer: Layer, hw: Hardware, orders: list[tuple[str, str]]):
+        sym = CostContext(layer, hw, {d: _SymTable(d) for d in "hwk"})
+        self.counts = mapping_counts(sym)
+        self.pos = {(buf, co, qo): self._positions(sym, buf, co, qo) for co, qo in orders for buf in BUFFERS}
+        monos = list(self.counts.values())
+        for p in self.pos.values():
+            monos += p.fill + p.shared + p.foot
+        used: dict[str, set] = {d: set() for d in "khw"}
+        for mono in monos:
+            for d, k in mono.factors:
+                used[d].add(k)
+        self.used = {d: [KEY_INDEX[k] for k in sorted(v)] for d, v in used.items()}  # read columns
+
+    @staticmethod
+    def _positions(sym: CostContext, buf: str, chip_order: str, core_order: str):
+        if buf == "a_l1":
+            return a_l1_positions(sym, chip_order, core_order)
+        if buf == "w_l1":
+            return w_l1_positions(sym, chip_order, core_order)
+        return a_l2_positions(sym, chip_order)
+
+
 class _Model:
     """Builds the CP-SAT model of one layer on one hardware."""
 
     def __init__(self, layer: Layer, hw: Hardware, template: bool, fixed: dict | None,
-                 base: "_Model | None" = None):
+                 base: "_Model | None" = None, max_cycles: int | None = None):
         self.layer, self.hw, self.fixed = layer, hw, fixed or {}
+        self.max_cycles = base.max_cycles if base is not None else max_cycles  # a latency cap
         self.m = cp_model.CpModel()
         m = self.m
         # (package split, chiplet split) pairs
@@ -151,148 +226,143 @@ class _Model:
                        if self.fixed.get("chip_order", co) == co and self.fixed.get("core_order", qo) == qo]
         self.q = [m.NewBoolVar(f"order{i}") for i in range(len(self.orders))]
         m.AddExactlyOne(self.q)
-        # per-dimension cuts: every cut of the space, minus dominated ones, minus those
-        # whose lower bound exceeds the incumbent `upper` (both exact, see `pareto`, `_prune`)
-        self.used = self._used_keys()
+        # per dimension: the (parts, core parts) groups of the split pairs, and the cuts
+        self.groups = {d: sorted({(p[i], c[i]) for p, c in self.pairs}) for i, d in enumerate("khw")}
+        self.coef = field_coefficients(hw)
         if base is not None:  # start from another model's (already pruned) cuts
-            self.cuts, self.tables, self.group = (
-                {d: list(v[d]) for d in "khw"} for v in (base.cuts, base.tables, base.group))
+            self.sym, self.cuts = base.sym, dict(base.cuts)
         else:
-            self.cuts, self.tables, self.group = self._candidates(template)
-        self.candidates = {d: len(self.cuts[d]) for d in "khw"}
+            self.sym, seen = _Symbolic(layer, hw, self.orders), {}
+            self.cuts = {d: self._candidates(d, template, seen) for d in "khw"}
         self.x: dict[str, list] = {}
         self._vals: dict = {}
         self._prods: dict = {}
         self._hi: dict[int, int] = {}  # bounds of every value/product variable
         self._lo: dict[int, int] = {}
 
-    def _candidates(self, template: bool):
-        """Per dimension: the non-dominated cuts of every (parts, core parts) group."""
-        cuts, tables, group = {}, {}, {}
-        for i, d in enumerate("khw"):
-            reach = None if d == "k" else self.layer.reach(d)
-            cuts[d], tables[d], group[d] = [], [], []
-            for pc in sorted({(p[i], c[i]) for p, c in self.pairs}):
-                g = [c for c in dim_choices(self.layer, self.hw, d, pc[0], pc[1], template)
-                     if self._may_fit(d, c)]
-                gt = [dim_table(c, reach) for c in g]
-                for j in pareto(gt, self.used[d]):
-                    cuts[d].append(g[j])
-                    tables[d].append(gt[j])
-                    group[d].append(pc)
-        return cuts, tables, group
+    @property
+    def candidates(self) -> dict[str, int]:
+        return {d: len(self.cuts[d]) for d in "khw"}
 
-    def _may_fit(self, d: str, cut) -> bool:
-        """False if a cut overflows a buffer even with every other dimension at its
+    def _candidates(self, d: str, template: bool, seen: dict) -> _Cuts:
+        """Per split group, the cuts of the space that may fit their buffers and that no
+        other cut of the group dominates (`pareto`). `seen` shares the dominance results
+        between H and W: on square layers their groups hold the very same cuts."""
+        parts = []
+        for gi, (p, c) in enumerate(self.groups[d]):
+            cuts = dim_choices(self.layer, self.hw, d, p, c, template)
+            ok = self._may_fit(d, cuts)
+            cuts = Cuts(cuts.tile[ok], cuts.core[ok])
+            table, used = cut_tables(self.layer, d, p, c, cuts), self.sym.used[d]
+            key = (dim_size(self.layer, d), None if d == "k" else self.layer.reach(d), p, c, tuple(used),
+                   cuts.tile.tobytes(), cuts.core.tobytes())
+            if key not in seen:
+                seen[key] = pareto(table[:, used])
+            rows = seen[key]
+            parts.append(_Cuts(cuts.tile[rows], cuts.core[rows], np.full(len(rows), gi), table[rows]))
+        return _Cuts.concat(parts)
+
+    def _may_fit(self, d: str, cuts: Cuts) -> np.ndarray:
+        """False where a cut overflows a buffer even with every other dimension at its
         smallest tile (1): checked before its table is built, since long dimensions
         have ~D^2/2 cuts. The innermost needs of docs/cost-model.md §3.1."""
         if d == "k":
-            return True
+            return np.ones(len(cuts), dtype=bool)
         L, hw = self.layer, self.hw
-        u, t = min(cut.core_tile, cut.tile), min(cut.tile, cut.size)
-        other = "w" if d == "h" else "h"
-        if u * hw.lanes * hw.psum_bits > hw.capacity_bits("o_l1"):
-            return False
-        chan = 1 if L.depthwise else min(hw.vector, L.C)  # one c-block (depthwise: >= 1 lane)
-        if chan * L.window(u, d) * L.window(1, other) * hw.act_bits > hw.capacity_bits("a_l1"):
-            return False
-        chan = 1 if L.depthwise else L.C
-        if chan * L.window(t, d) * L.window(1, other) * hw.act_bits > hw.capacity_bits("a_l2"):
-            return False
-        return t * hw.act_bits <= hw.capacity_bits("o_l2")
+        size = dim_size(L, d)
+        win = windows(size, L.reach(d))
+        one = L.window(1, "w" if d == "h" else "h")
+        u, t = np.minimum(cuts.core, cuts.tile), np.minimum(cuts.tile, size)
+        chan1 = 1 if L.depthwise else min(hw.vector, L.C)  # one c-block (depthwise: >= 1 lane)
+        chan2 = 1 if L.depthwise else L.C
+        return ((u * hw.lanes * hw.psum_bits <= hw.capacity_bits("o_l1"))
+                & (chan1 * win[u] * one * hw.act_bits <= hw.capacity_bits("a_l1"))
+                & (chan2 * win[t] * one * hw.act_bits <= hw.capacity_bits("a_l2"))
+                & (t * hw.act_bits <= hw.capacity_bits("o_l2")))
 
-    def prune(self, upper: float, objective: str) -> None:
-        """Drop cuts whose lower bound exceeds `upper` (the objective of a known feasible
-        mapping), until nothing changes. The bound of a cut takes every other dimension
-        at its smallest value of each key, the best orders and the best fitting
-        retention positions: energy and cycles grow with every table value."""
+    # -- exact preprocessing -----------------------------------------------------------
+    def prune(self, upper: float, objective: str, quick: bool = False) -> None:
+        """Drop cuts that cannot be optimal: cuts whose lower bound exceeds `upper` (the
+        objective of a known feasible mapping), then cuts of no pair of dimensions whose
+        joint bound is within `upper`; until nothing changes. Bounds take the remaining
+        dimension(s) at their smallest value of each key, the best orders and the best
+        fitting retention positions: energy and cycles grow with every table value.
+        `quick`: the single-cut bounds only (cheap on many cuts)."""
         for _ in range(6):
-            changed = False
+            before = self.candidates
             for d in "khw":
-                lb = self._lower_bounds(d, objective)
-                keep = [i for i in range(len(lb)) if lb[i] <= upper * (1 + 1e-9)]
-                if len(keep) < len(lb):
-                    changed = True
-                    for attr in ("cuts", "tables", "group"):
-                        getattr(self, attr)[d] = [getattr(self, attr)[d][i] for i in keep]
-            for d1, d2 in (("h", "w"), ("h", "k"), ("w", "k")):
-                changed |= self._prune_pairs(d1, d2, upper, objective)
-            if not changed:
+                self._keep(d, self._lower_bounds(d, objective) <= upper * SLACK)
+            if not quick:
+                for d1, d2 in (("h", "k"), ("w", "k"), ("h", "w")):  # K has few cuts: cheap first
+                    if len(self.cuts[d1]) * len(self.cuts[d2]) > PAIR_PRUNE_MIN:
+                        self._prune_pairs(d1, d2, upper, objective)
+            if self.candidates == before:
                 break
-        self.candidates = {d: len(self.cuts[d]) for d in "khw"}
 
-    def _column(self, d: str, key, rows: list[int] | None = None) -> np.ndarray:
-        t = self.tables[d] if rows is None else [self.tables[d][i] for i in rows]
-        return np.array([x[key] for x in t], dtype=np.float64)
+    def _keep(self, d: str, mask_or_idx) -> None:
+        self.cuts[d] = self.cuts[d].take(mask_or_idx)
 
     def _lower_bounds(self, d: str, objective: str) -> np.ndarray:
         """Bound of each cut of dimension d, the others at their per-key minimum."""
-        n = len(self.tables[d])
-        if n == 0 or any(not self.tables[e] for e in "khw"):
+        n = len(self.cuts[d])
+        if n == 0 or any(not len(self.cuts[e]) for e in "khw"):
             return np.full(n, np.inf)
         cache: dict = {}
 
         def value(mono: Mono) -> np.ndarray:
-            out = np.full(n, float(mono.coef))
+            out = float(mono.coef)
             for e, k in mono.factors:
                 if (e, k) not in cache:
-                    col = self._column(e, k)
+                    col = self.cuts[e].col(k).astype(np.float64)
                     cache[(e, k)] = col if e == d else col.min()
                 out = out * cache[(e, k)]
             return out
 
         return self._bound(value, (n,), objective, max(self._buffer_terms()[2]["w_l1"]))
 
-    def _prune_pairs(self, d1: str, d2: str, upper: float, objective: str) -> bool:
+    def _prune_pairs(self, d1: str, d2: str, upper: float, objective: str) -> None:
         """Bound every compatible (d1 cut, d2 cut) pair, the third dimension at its
         per-key minimum; keep the cuts of some pair whose bound does not exceed `upper`.
         Pairs catch what single cuts cannot: O-L1 holds u_h x u_w, windows multiply."""
         i1, i2 = "khw".index(d1), "khw".index(d2)
         d3 = next(d for d in "khw" if d not in (d1, d2))
         i3 = "khw".index(d3)
+        gi = {d: {g: j for j, g in enumerate(self.groups[d])} for d in "khw"}
         combos: dict[tuple, list[int]] = {}
         for pi, (p, c) in enumerate(self.pairs):
-            combos.setdefault(((p[i1], c[i1]), (p[i2], c[i2])), []).append(pi)
+            combos.setdefault((gi[d1][(p[i1], c[i1])], gi[d2][(p[i2], c[i2])]), []).append(pi)
         keep = {d: np.zeros(len(self.cuts[d]), dtype=bool) for d in (d1, d2)}
         pool_caps = self._buffer_terms()[2]["w_l1"]
         for (g1, g2), pis in combos.items():
-            rows = {d1: [i for i, g in enumerate(self.group[d1]) if g == g1],
-                    d2: [i for i, g in enumerate(self.group[d2]) if g == g2]}
-            g3 = {(self.pairs[pi][0][i3], self.pairs[pi][1][i3]) for pi in pis}
-            rows[d3] = [i for i, g in enumerate(self.group[d3]) if g in g3]
-            if not all(rows.values()):
+            g3 = [gi[d3][(self.pairs[pi][0][i3], self.pairs[pi][1][i3])] for pi in pis]
+            rows = {d1: np.flatnonzero(self.cuts[d1].group == g1),
+                    d2: np.flatnonzero(self.cuts[d2].group == g2),
+                    d3: np.flatnonzero(np.isin(self.cuts[d3].group, g3))}
+            if not all(len(r) for r in rows.values()):
                 continue
             shape = (len(rows[d1]), len(rows[d2]))
             cache: dict = {}
 
             def value(mono: Mono) -> np.ndarray:
-                out = np.full(shape, float(mono.coef))
+                out = float(mono.coef)
                 for e, k in mono.factors:
                     if (e, k) not in cache:
-                        col = self._column(e, k, rows[e])
+                        col = self.cuts[e].col(k)[rows[e]].astype(np.float64)
                         cache[(e, k)] = (col[:, None] if e == d1 else col[None, :] if e == d2
                                          else col.min())
                     out = out * cache[(e, k)]
                 return out
 
-            ok = self._bound(value, shape, objective,
-                             max(pool_caps[pi] for pi in pis)) <= upper * (1 + 1e-9)
+            ok = self._bound(value, shape, objective, max(pool_caps[pi] for pi in pis)) <= upper * SLACK
             keep[d1][rows[d1]] |= ok.any(axis=1)
             keep[d2][rows[d2]] |= ok.any(axis=0)
-        changed = False
         for d in (d1, d2):
-            if not keep[d].all():
-                changed = True
-                idx = np.flatnonzero(keep[d])
-                for attr in ("cuts", "tables", "group"):
-                    getattr(self, attr)[d] = [getattr(self, attr)[d][i] for i in idx]
-        return changed
+            self._keep(d, keep[d])
 
     def _bound(self, value, shape: tuple, objective: str, pool_cap: int) -> np.ndarray:
         """Lower bound of the objective given `value` (Mono -> array of bounds): best
         orders, cheapest fitting retention position per buffer, hard needs checked."""
-        sym, hw = self._sym(), self.hw
-        fixed = mapping_counts(sym)
+        hw, fixed = self.hw, self.sym.counts
         ok = ((value(fixed["o_l1_need"]) <= hw.capacity_bits("o_l1"))
               & (value(fixed["o_l2_need"]) <= hw.capacity_bits("o_l2")))
         weights, bits, caps = self._buffer_terms()
@@ -302,7 +372,7 @@ class _Model:
             total = np.zeros(shape)
             for buf in BUFFERS:
                 cf, cs = weights[buf]
-                pos = self._positions(sym, buf, co, qo)
+                pos = self.sym.pos[(buf, co, qo)]
                 cheapest = np.full(shape, np.inf)
                 for fill, shared, foot in zip(pos.fill, pos.shared, pos.foot):
                     fits = value(foot) * bits[buf] <= caps[buf]
@@ -311,25 +381,118 @@ class _Model:
                 total = total + cheapest
             best = np.minimum(best, total)
         if objective == "energy":
-            co_ = field_coefficients(hw)
-            best = best + co_["a_l1_read"] * value(fixed["a_l1_read"]) \
-                + co_["w_l1_read"] * value(fixed["w_l1_read"]) + self.constant_energy()
+            best = best + self.coef["a_l1_read"] * value(fixed["a_l1_read"]) \
+                + self.coef["w_l1_read"] * value(fixed["w_l1_read"]) + self.constant_energy()
         else:
             best = best + value(fixed["cycles"])
         return np.where(ok, best, np.inf)
 
+    # -- a better incumbent --------------------------------------------------------------
+    def improve(self, mp: Mapping, objective: str) -> Evaluation:
+        """Coordinate descent from a feasible mapping over the remaining cuts: with its
+        split pair fixed, re-choose the H x W cuts jointly (one at a time when that grid
+        is large), then K, under every order, priced by `cost.combine` on a grid; repeat
+        while it improves. A tighter incumbent makes the bound pruning (and so CP-SAT's
+        proof) much cheaper."""
+        best = evaluate(self.layer, self.hw, mp)
+        pair = (mp.pkg_split, mp.core_split)
+        if pair not in self.pairs:
+            return best
+        rows = self._pair_rows(pair)
+        key = self._key(best.energy_fj, best.cycles, objective)
+        joint = len(rows["h"]) * len(rows["w"]) <= JOINT_POINTS
+        steps = ((("h", "w"),) if joint else (("h",), ("w",))) + (("k",),)
+        for _ in range(8):
+            start = key
+            for free in steps:
+                sel = {d: rows[d] if d in free else self._rows_of(best.mapping, d, rows[d]) for d in "khw"}
+                if not all(len(r) for r in sel.values()):
+                    continue
+                found = self._grid_best(pair, sel, objective)
+                if found is not None and found[0][:2] < key:
+                    key, best = found[0][:2], evaluate(self.layer, self.hw, found[1])
+            if key == start:
+                break
+        return best
+
+    def _rows_of(self, mp: Mapping, d: str, rows: np.ndarray) -> np.ndarray:
+        """The row (among `rows`) of the cut a mapping makes of dimension d."""
+        i = "khw".index(d)
+        core = self.hw.lanes if d == "k" else mp.core_tile[i - 1]
+        c = self.cuts[d]
+        return rows[(c.tile[rows] == mp.chip_tile[i]) & (c.core[rows] == core)][:1]
+
+    @staticmethod
+    def _key(energy, cycles, objective: str):
+        return (energy, cycles) if objective == "energy" else (cycles, energy)
+
+    def _grid_best(self, pair, sel: dict, objective: str):
+        """The best (key, mapping) over the grid sel['h'] x sel['w'] x sel['k'] (rows of
+        `self.cuts`) under every order, priced by `cost.combine`. key = (objective,
+        secondary objective, order index, k row, h row, w row): ties go to the smallest
+        code, so the answer does not depend on how it was found."""
+        T = {d: Columns(self.cuts[d].table[sel[d]], axis="hwk".index(d)) for d in "khw"}
+        found = None
+        for qi, (co, qo) in enumerate(self.orders):
+            comb = combine(self.layer, self.hw, co, qo, pair[1], T)
+            energy = np.broadcast_to(sum(energy_breakdown(comb.counts, self.hw).values()), comb.feasible.shape)
+            cycles = np.broadcast_to(comb.counts["cycles"], comb.feasible.shape)
+            primary, secondary = (energy, cycles) if objective == "energy" else (cycles, energy)
+            ok = comb.feasible if self.max_cycles is None else comb.feasible & (cycles <= self.max_cycles)
+            if not ok.any():
+                continue
+            p = np.where(ok, primary, INF)
+            cand = np.flatnonzero(p == p.min())
+            cand = cand[secondary.ravel()[cand] == secondary.ravel()[cand].min()]
+            ih, iw, ik = np.unravel_index(cand, p.shape)
+            rows = {"k": sel["k"][ik], "h": sel["h"][ih], "w": sel["w"][iw]}
+            j = np.lexsort((rows["w"], rows["h"], rows["k"]))[0]
+            key = (int(p.ravel()[cand[j]]), int(secondary.ravel()[cand[j]]), qi,
+                   int(rows["k"][j]), int(rows["h"][j]), int(rows["w"][j]))
+            if found is None or key < found[0]:
+                found = (key, self._mapping_at(pair, (co, qo), key[3], key[4], key[5]))
+        return found
+
+    def _mapping_at(self, pair, order, k: int, h: int, w: int) -> Mapping:
+        c = self.cuts
+        return Mapping(pair[0], (int(c["k"].tile[k]), int(c["h"].tile[h]), int(c["w"].tile[w])),
+                       order[0], pair[1], (int(c["h"].core[h]), int(c["w"].core[w])), order[1])
+
+    def _pair_rows(self, pair) -> dict[str, np.ndarray]:
+        """Per dimension, the rows of the cuts that belong to a split pair."""
+        return {d: np.flatnonzero(self.cuts[d].group == self.groups[d].index((pair[0][i], pair[1][i])))
+                for i, d in enumerate("khw")}
+
+    def grid_optimum(self, objective: str, max_points: int) -> Mapping | None:
+        """The canonical optimum of the remaining cuts by pricing all of them, or None if
+        there are more than `max_points`: the smallest (objective, secondary objective,
+        split pair, orders, cut rows)."""
+        rows = [self._pair_rows(pair) for pair in self.pairs]
+        if sum(len(r["k"]) * len(r["h"]) * len(r["w"]) for r in rows) * len(self.orders) > max_points:
+            return None
+        best = None
+        for pi, (pair, sel) in enumerate(zip(self.pairs, rows)):
+            if not all(len(r) for r in sel.values()):
+                continue
+            found = self._grid_best(pair, sel, objective)
+            if found is not None and (best is None or found[0][:2] < best[0][:2]):
+                best = found
+        return None if best is None else best[1]
+
+    # -- the CP-SAT model --------------------------------------------------------------
     def variables(self) -> None:
         """One-hot cut choices, tied to the (package, chiplet) split choice."""
         m = self.m
         for i, d in enumerate("khw"):
             self.x[d] = [m.NewBoolVar(f"{d}{j}") for j in range(len(self.cuts[d]))]
-            for pc in sorted({(p[i], c[i]) for p, c in self.pairs}):
-                m.Add(sum(x for x, g in zip(self.x[d], self.group[d]) if g == pc)
+            group = self.cuts[d].group.tolist()
+            for gi, pc in enumerate(self.groups[d]):
+                m.Add(sum(x for x, g in zip(self.x[d], group) if g == gi)
                       == sum(s for s, (p, c) in zip(self.s, self.pairs) if (p[i], c[i]) == pc))
 
     def _buffer_terms(self):
         """Per buffer: (fill, shared) energy coefficients, data width, capacity options."""
-        hw, co = self.hw, field_coefficients(self.hw)
+        hw, co = self.hw, self.coef
         weights = {
             "a_l1": (co["a_l1_write"], co["a_l2_read"]),
             "w_l1": (co["w_l1_write"] + co["d2d_w"], co["dram_read_w"] - co["d2d_w"]),
@@ -342,41 +505,17 @@ class _Model:
 
     def constant_energy(self) -> int:
         """Energy no mapping changes: outputs to O-L2 and DRAM, O-L1 RMWs, MACs."""
-        L, co = self.layer, field_coefficients(self.hw)
+        L, co = self.layer, self.coef
         return (L.outputs * (co["dram_write_o"] + co["o_l2_write"] + co["o_l2_read"])
                 + L.outputs * ceil(L.Cr / self.hw.vector) * L.R * L.S * co["o_l1_rmw"]
                 + L.macs * co["macs"])
 
-    def _sym(self) -> CostContext:
-        return CostContext(self.layer, self.hw, {d: _SymTable(d) for d in "hwk"})
-
-    def _positions(self, sym: CostContext, buf: str, chip_order: str, core_order: str):
-        if buf == "a_l1":
-            return a_l1_positions(sym, chip_order, core_order)
-        if buf == "w_l1":
-            return w_l1_positions(sym, chip_order, core_order)
-        return a_l2_positions(sym, chip_order)
-
-    def _used_keys(self) -> dict[str, list]:
-        """Every per-dimension table key the model reads (for dominance pruning)."""
-        sym, monos = self._sym(), list(mapping_counts(self._sym()).values())
-        for co, qo in self.orders:
-            for buf in BUFFERS:
-                p = self._positions(sym, buf, co, qo)
-                monos += p.fill + p.shared + p.foot
-        used: dict[str, set] = {d: set() for d in "khw"}
-        for mono in monos:
-            for d, k in mono.factors:
-                used[d].add(k)
-        return {d: sorted(v) for d, v in used.items()}
-
-    # -- building blocks -----------------------------------------------------------
     def val(self, d: str, key) -> cp_model.IntVar:
         """The chosen cut's table value for `key` (an IntVar equal to a linear sum)."""
         if (d, key) not in self._vals:
-            vals = [t[key] for t in self.tables[d]]
+            vals = self.cuts[d].col(key).tolist()
             v = self.m.NewIntVar(min(vals), max(vals), f"{d}{key}")
-            self.m.Add(v == sum(c * x for c, x in zip(vals, self.x[d]) if c))
+            self.m.Add(v == cp_model.LinearExpr.WeightedSum(self.x[d], vals))
             self._vals[(d, key)] = v
             self._hi[v.Index()] = max(vals)
             self._lo[v.Index()] = min(vals)
@@ -400,9 +539,6 @@ class _Model:
         self._hi[v.Index()], self._lo[v.Index()] = hi, lo
         return v
 
-    def triple(self, kh, kw, kk) -> cp_model.IntVar:
-        return self.prod(self.val("h", kh), self.val("w", kw), self.val("k", kk))
-
     def var(self, mono: Mono):
         """A linear expression equal to the Mono (coef x product IntVar)."""
         if not mono.factors:
@@ -412,20 +548,17 @@ class _Model:
     def upper(self, mono: Mono) -> int:
         hi = mono.coef
         for d, k in mono.factors:
-            hi *= max(t[k] for t in self.tables[d])
+            hi *= int(self.cuts[d].col(k).max())
         return hi
 
-    # -- the cost model --------------------------------------------------------------
-    def build(self, objective: str = "energy", max_cycles: int | None = None) -> None:
-        hw, m = self.hw, self.m
-        co = field_coefficients(hw)
+    def build(self, objective: str = "energy") -> None:
+        hw, m, co = self.hw, self.m, self.coef
         for f in ("dram_read_w", "dram_read_a"):
             if co[f] < co[f.replace("dram_read", "d2d")]:
                 raise ValueError("die-to-die energy per bit exceeds DRAM's: the retention "
                                  "choice of the CP-SAT model would not be exact")
         self.variables()
-        sym = self._sym()
-        fixed = mapping_counts(sym)
+        fixed = self.sym.counts
         for need, buf in (("o_l1_need", "o_l1"), ("o_l2_need", "o_l2")):
             m.Add(self.var(fixed[need]) <= hw.capacity_bits(buf))
         weights, bits, caps = self._buffer_terms()
@@ -434,9 +567,9 @@ class _Model:
         self.buffer_cost = {}
         for buf in BUFFERS:
             cf, cs = weights[buf]
-            options = []  # (order index, position, Positions entry)
+            options = []  # (order index, position, fill, shared, footprint)
             for qi, (c_o, q_o) in enumerate(self.orders):
-                pos = self._positions(sym, buf, c_o, q_o)
+                pos = self.sym.pos[(buf, c_o, q_o)]
                 options += [(qi, r, pos.fill[r], pos.shared[r], pos.foot[r]) for r in range(len(pos.foot))]
             hi = max(cf * self.upper(f) + cs * self.upper(sh) for _, _, f, sh, _ in options)
             cost = m.NewIntVar(0, hi, f"cost_{buf}")
@@ -452,32 +585,31 @@ class _Model:
         self.energy = (sum(self.buffer_cost.values()) + co["a_l1_read"] * self.var(fixed["a_l1_read"])
                        + co["w_l1_read"] * self.var(fixed["w_l1_read"]) + self.constant_energy())
         self.cycles = self.var(fixed["cycles"])
-        if max_cycles is not None:
-            m.Add(self.cycles <= max_cycles)
+        if self.max_cycles is not None:
+            m.Add(self.cycles <= self.max_cycles)
         m.Minimize(self.energy if objective == "energy" else self.cycles)
 
     def mapping(self, solver: cp_model.CpSolver) -> Mapping:
         pkg, cs = next(p for p, s in zip(self.pairs, self.s) if solver.Value(s))
         co, qo = next(o for o, q in zip(self.orders, self.q) if solver.Value(q))
-        cut = {d: next(c for c, x in zip(self.cuts[d], self.x[d]) if solver.Value(x)) for d in "khw"}
-        return Mapping(pkg, (cut["k"].tile, cut["h"].tile, cut["w"].tile), co, cs,
-                       (cut["h"].core_tile, cut["w"].core_tile), qo)
-
+        j = {d: next(j for j, x in enumerate(self.x[d]) if solver.Value(x)) for d in "khw"}
+        return self._mapping_at((pkg, cs), (co, qo), j["k"], j["h"], j["w"])
 
     def hint(self, mp: Mapping) -> bool:
         """Give CP-SAT a known mapping as a hint; False if it is not in the model."""
         pair = (mp.pkg_split, mp.core_split)
         order = (mp.chip_order, mp.core_order)
-        want = {"k": (mp.chip_tile[0], None), "h": (mp.chip_tile[1], mp.core_tile[0]),
+        if pair not in self.pairs or order not in self.orders:
+            return False
+        want = {"k": (mp.chip_tile[0], self.hw.lanes), "h": (mp.chip_tile[1], mp.core_tile[0]),
                 "w": (mp.chip_tile[2], mp.core_tile[1])}
         idx = {}
         for i, d in enumerate("khw"):
-            pc = (pair[0][i], pair[1][i])
-            idx[d] = next((j for j, (c, g) in enumerate(zip(self.cuts[d], self.group[d]))
-                           if g == pc and c.tile == want[d][0]
-                           and (d == "k" or c.core_tile == want[d][1])), None)
-        if pair not in self.pairs or order not in self.orders or None in idx.values():
-            return False
+            c, g = self.cuts[d], self.groups[d].index((pair[0][i], pair[1][i]))
+            hit = np.flatnonzero((c.group == g) & (c.tile == want[d][0]) & (c.core == want[d][1]))
+            if not len(hit):
+                return False
+            idx[d] = int(hit[0])
         for s, p in zip(self.s, self.pairs):
             self.m.AddHint(s, p == pair)
         for q, o in zip(self.q, self.orders):
@@ -493,6 +625,7 @@ def _solver(seconds: float, workers: int | None) -> cp_model.CpSolver:
     solver.parameters.max_time_in_seconds = max(0.01, seconds)
     solver.parameters.num_workers = workers or default_workers()
     solver.parameters.linearization_level = 2
+    solver.parameters.cp_model_probing_level = 0  # pruned models are small: probing costs more than it saves
     return solver
 
 
@@ -516,18 +649,16 @@ def _solve(layer: Layer, hw: Hardware, space: str, time_limit: float, workers: i
            fixed: dict | None, objective: str, warm_start: bool, max_cycles: int | None = None,
            upper: int | None = None) -> SolveResult:
     t0 = time.perf_counter()
-    model = _Model(layer, hw, space == "template", fixed)
+    model = _Model(layer, hw, space == "template", fixed, max_cycles=max_cycles)
     incumbent = None
     if warm_start and max_cycles is None:
-        incumbent = enumerate_layer(layer, hw, "template", fixed=fixed).best
-        if incumbent is not None:
-            upper = incumbent.energy_fj if objective == "energy" else incumbent.cycles
-    if upper is not None:
+        incumbent = _warm_start(model, fixed, objective, space == "template")
+    if incumbent is None and upper is not None:
         model.prune(upper, objective)
-    if any(not model.cuts[d] for d in "khw"):
+    if not all(model.candidates.values()):
         return SolveResult(layer, "INFEASIBLE", None, None, None, time.perf_counter() - t0,
                            reason=_why_infeasible(layer, hw, fixed), objective=objective)
-    model.build(objective, max_cycles)
+    model.build(objective)
     if incumbent is not None:
         model.hint(incumbent.mapping)
     solver = _solver(time_limit, workers)
@@ -546,6 +677,42 @@ def _solve(layer: Layer, hw: Hardware, space: str, time_limit: float, workers: i
         mapping = _canonical(model, objective, obj, left, workers) or mapping
     return SolveResult(layer, STATUS[status], evaluate(layer, hw, mapping), obj, bound,
                        time.perf_counter() - t0, stats=stats, objective=objective)
+
+
+def _warm_start(model: _Model, fixed: dict | None, objective: str, template: bool) -> Evaluation | None:
+    """A good feasible mapping, and the model pruned against it (exact: `_Model.prune`).
+
+    The template space is enumerated (vectorised, ~0.1 s); its optimum bounds the
+    objective. In the full space, `_Model.improve` then descends from the best template
+    mapping of each split pair within 1 % of the best (at most 8), since the optimum
+    often uses another pair; each better incumbent prunes more, and on fewer cuts the
+    descent can move H and W jointly, so prune and descend alternate until stable."""
+    found = enumerate_layer(model.layer, model.hw, "template", fixed=fixed)
+    best = found.best
+    if best is None:
+        return None
+    upper = _value(best, objective)
+    if template:
+        model.prune(upper, objective)
+        return best
+    model.prune(upper, objective, quick=True)
+    ranked = sorted(found.per_split.values(), key=lambda v: v[0])
+    starts = [mp for key, mp in ranked if key[0] <= ranked[0][0][0] * START_WITHIN][:MAX_STARTS]
+    for _ in range(4):
+        for mp in [best.mapping] + starts:
+            if all(model.candidates.values()):
+                e = model.improve(mp, objective)
+                if _value(e, objective) < _value(best, objective):
+                    best = e
+        model.prune(_value(best, objective), objective)
+        if _value(best, objective) == upper:
+            break
+        upper, starts = _value(best, objective), []
+    return best
+
+
+def _value(e: Evaluation, objective: str) -> int:
+    return e.energy_fj if objective == "energy" else e.cycles
 
 
 def _why_infeasible(layer: Layer, hw: Hardware, fixed: dict | None) -> str:
@@ -604,9 +771,14 @@ def _canonical(base: _Model, objective: str, optimum: int, seconds: float,
                workers: int | None) -> Mapping | None:
     """Among all optimal mappings, the one with the fewest cycles (energy, for the latency
     objective), then the smallest canonical code (split pair, orders, cuts in their
-    generation order): a unique answer, whatever the search found first."""
+    generation order): a unique answer, whatever the search found first. The cuts left
+    by pruning at the optimum are usually few enough to price them all
+    (`_Model.grid_optimum`); otherwise two more CP-SAT solves pick the same answer."""
     model = _Model(base.layer, base.hw, False, base.fixed, base=base)
     model.prune(optimum, objective)
+    found = model.grid_optimum(objective, GRID_POINTS)
+    if found is not None:
+        return found
     model.build(objective)
     primary, secondary = ((model.energy, model.cycles) if objective == "energy"
                           else (model.cycles, model.energy))

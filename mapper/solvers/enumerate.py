@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mapper.cost import Evaluation, combine, dim_table, energy_breakdown, evaluate
+from mapper.cost import Columns, Evaluation, combine, dim_tables, energy_breakdown, evaluate
 from mapper.hwspec import Hardware
 from mapper.layer import Layer
-from mapper.space import (DimSplit, Mapping, ORDERS, core_splits, package_splits,
+from mapper.space import (Mapping, ORDERS, core_splits, package_splits,
                           partition_type, tile_choices)
 
 INF = np.iinfo(np.int64).max
@@ -36,6 +36,8 @@ class EnumResult:
     wall_s: float
     space: str
     per_partition: dict[str, Evaluation] = field(default_factory=dict)
+    # the best (energy fJ, cycles) and mapping of each exact (package split, chiplet split)
+    per_split: dict[tuple, tuple[tuple[int, int], Mapping]] = field(default_factory=dict)
     reason: str | None = None  # why nothing fits, when best is None
 
     def to_dict(self) -> dict:
@@ -47,24 +49,40 @@ class EnumResult:
         return d
 
 
+@dataclass(frozen=True)
+class Cuts:
+    """The (chiplet tile, core tile) cuts of one dimension for given splits, as arrays."""
+
+    tile: np.ndarray
+    core: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.tile)
+
+
+def dim_size(layer: Layer, dim: str) -> int:
+    return {"k": layer.K, "h": layer.H, "w": layer.W}[dim]
+
+
 def dim_choices(layer: Layer, hw: Hardware, dim: str, parts: int, core_parts: int,
-                template: bool) -> list[DimSplit]:
-    """Every (chiplet tile, core tile) cut of one dimension for given splits."""
-    size = {"k": layer.K, "h": layer.H, "w": layer.W}[dim]
-    out = []
-    for t in tile_choices(size, parts, template):
-        cores = [hw.lanes] if dim == "k" else tile_choices(t, core_parts, template)
-        out += [DimSplit(size, parts, t, core_parts, u) for u in cores]
-    return out
+                template: bool) -> Cuts:
+    """Every (chiplet tile, core tile) cut of one dimension for given splits, in
+    (tile, core tile) ascending order. K's core tile is the lane count."""
+    tiles = np.array(tile_choices(dim_size(layer, dim), parts, template), dtype=np.int64)
+    if dim == "k":
+        return Cuts(tiles, np.full(len(tiles), hw.lanes, dtype=np.int64))
+    if template:
+        pairs = [(t, u) for t in tiles.tolist() for u in tile_choices(t, core_parts, True)]
+        return Cuts(*(np.array(v, dtype=np.int64) for v in zip(*pairs)))
+    n = -(-tiles // core_parts)  # full space: every core tile 1..ceil(t / core_parts)
+    start = np.repeat(np.cumsum(n) - n, n)
+    return Cuts(np.repeat(tiles, n), np.arange(int(n.sum()), dtype=np.int64) - start + 1)
 
 
-def _stack(layer: Layer, dim: str, splits: list[DimSplit], axis: int) -> dict:
+def cut_tables(layer: Layer, dim: str, parts: int, core_parts: int, cuts: Cuts) -> np.ndarray:
+    """`cost.dim_tables` of a set of cuts (rows) of one dimension."""
     reach = None if dim == "k" else layer.reach(dim)
-    tables = [dim_table(s, reach) for s in splits]
-    shape = [1, 1, 1]
-    shape[axis] = len(tables)
-    return {key: np.array([t[key] for t in tables], dtype=np.int64).reshape(shape)
-            for key in tables[0]}
+    return dim_tables(dim_size(layer, dim), parts, core_parts, cuts.tile, cuts.core, reach)
 
 
 FIXABLE = ("package", "chiplet", "chip_order", "core_order")
@@ -89,7 +107,9 @@ def enumerate_layer(layer: Layer, hw: Hardware, space: str = "template",
     best_key: tuple | None = None
     best_mapping: Mapping | None = None
     per_pair: dict[str, tuple[tuple, Mapping]] = {}
+    per_split: dict[tuple, tuple[tuple, Mapping]] = {}
     least_need: dict[str, tuple[int, int]] = {}  # buffer -> (smallest need, capacity), bits
+    tables: dict[tuple, np.ndarray] = {}  # (dim, parts, core parts) -> dim tables of its cuts
 
     for pkg in package_splits(hw.n_chiplets):
         if fixed.get("package", partition_type(pkg)) != partition_type(pkg):
@@ -102,8 +122,10 @@ def enumerate_layer(layer: Layer, hw: Hardware, space: str = "template",
             n = len(ch["k"]) * len(ch["h"]) * len(ch["w"])
             if max_points is not None and points + 4 * n > max_points:
                 raise RuntimeError(f"space larger than max_points={max_points}")
-            T = {"h": _stack(layer, "h", ch["h"], 0), "w": _stack(layer, "w", ch["w"], 1),
-                 "k": _stack(layer, "k", ch["k"], 2)}
+            for i, d in enumerate("khw"):  # split pairs share dimensions' groups
+                if (d, pkg[i], cs[i]) not in tables:
+                    tables[(d, pkg[i], cs[i])] = cut_tables(layer, d, pkg[i], cs[i], ch[d])
+            T = {d: Columns(tables[(d, pkg[i], cs[i])], axis="hwk".index(d)) for i, d in enumerate("khw")}
             pair = f"{partition_type(pkg)},{partition_type(cs)}"
             for co in ORDERS:
                 for qo in ORDERS:
@@ -126,13 +148,15 @@ def enumerate_layer(layer: Layer, hw: Hardware, space: str = "template",
                     i = int(cand[np.argmin(cycles.ravel()[cand])])
                     ih, iw, ik = np.unravel_index(i, e.shape)
                     key = (int(e.ravel()[i]), int(cycles.ravel()[i]))
-                    sh, sw, sk = ch["h"][ih], ch["w"][iw], ch["k"][ik]
-                    mapping = Mapping(pkg, (sk.tile, sh.tile, sw.tile), co, cs,
-                                      (sh.core_tile, sw.core_tile), qo)
+                    h, w, k = ch["h"], ch["w"], ch["k"]
+                    mapping = Mapping(pkg, (int(k.tile[ik]), int(h.tile[ih]), int(w.tile[iw])), co, cs,
+                                      (int(h.core[ih]), int(w.core[iw])), qo)
                     if best_key is None or key < best_key:
                         best_key, best_mapping = key, mapping
                     if pair not in per_pair or key < per_pair[pair][0]:
                         per_pair[pair] = (key, mapping)
+                    if (pkg, cs) not in per_split or key < per_split[(pkg, cs)][0]:
+                        per_split[(pkg, cs)] = (key, mapping)
 
     wall = time.perf_counter() - t0
     best = evaluate(layer, hw, best_mapping) if best_mapping else None
@@ -140,7 +164,7 @@ def enumerate_layer(layer: Layer, hw: Hardware, space: str = "template",
         assert best.energy_fj == best_key[0], "enumeration and evaluation disagree"
     per_partition = {p: evaluate(layer, hw, m) for p, (_, m) in sorted(per_pair.items())}
     reason = None if best else no_fit_reason(least_need, bool(fixed))
-    return EnumResult(layer, best, points, feasible_points, wall, space, per_partition, reason)
+    return EnumResult(layer, best, points, feasible_points, wall, space, per_partition, per_split, reason)
 
 
 def no_fit_reason(least_need: dict[str, tuple[int, int]], fixed: bool) -> str:
