@@ -1,4 +1,4 @@
-"""The `mapper` command: layers, evaluate, enumerate, solve, hardware.
+"""The `mapper` command: layers, evaluate, enumerate, solve, gap, hardware.
 
 Bad input never shows a traceback: library errors carry a message for people
 (file, field, fix), printed here with a non-zero exit code.
@@ -6,6 +6,8 @@ Bad input never shows a traceback: library errors carry a message for people
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
 import sys
@@ -14,14 +16,14 @@ from pathlib import Path
 
 import yaml
 
-from mapper import __version__
+from mapper import __version__, baselines
 from mapper.cost import evaluate
-from mapper.dataflows import NAMED, fixed_choices
+from mapper.dataflows import NAMED, best_of
 from mapper.hardware import HardwareError, find_hardware, hardware_to_dict, load_hardware
 from mapper.hwspec import Hardware
 from mapper.layer import Layer
-from mapper.report import (energy_str, layers_table, markdown_report, partitions_table,
-                           print_tables, results_table, solve_table)
+from mapper.report import (energy_str, gap_markdown, gap_table, gap_totals_table, layers_table,
+                           markdown_report, partitions_table, print_tables, results_table, solve_table)
 from mapper.solvers.enumerate import enumerate_layer, space_size
 from mapper.solvers.cpsat import solve_layer
 from mapper.space import (Mapping, check_structure, core_splits, loop_nest, package_splits,
@@ -198,11 +200,10 @@ def cmd_evaluate(args) -> int:
     wl, hw = get_workload(args), get_hardware(args)
     t0 = time.perf_counter()
     if args.mapping in NAMED:
-        fixed = fixed_choices(args.mapping, hw)
         unique = unique_layers(wl.layers)
         rows = []
         for L, _ in unique:
-            res = enumerate_layer(L, hw, "template", fixed=fixed)
+            res = best_of(args.mapping, L, hw)
             row = res.to_dict()
             if res.best is None:
                 row["reason"] = f"no mapping of the '{args.mapping}' dataflow fits: {res.reason}"
@@ -330,6 +331,80 @@ def cmd_solve(args) -> int:
     return 0
 
 
+def gap_totals(rows: list[dict], method_list: list[str]) -> dict:
+    """Model totals over every layer with an optimum; a method's total counts only if it
+    mapped every one of them (else it is None and `missing` says how many it could not)."""
+    ok = [r for r in rows if r["energy_pj"] is not None]
+    opt = float(sum(r["energy_pj"] for r in ok))
+    energies, gaps, missing = {}, {}, {}
+    for m in method_list:
+        vals = [r["energies_pj"].get(m) for r in ok]
+        missing[m] = sum(v is None for v in vals)
+        energies[m] = None if missing[m] or not ok else float(sum(vals))
+        gaps[m] = None if energies[m] is None else (energies[m] - opt) / opt
+    return {"optimum_pj": opt, "energies_pj": energies, "gaps": gaps, "missing": missing,
+            "layers_without_optimum": len(rows) - len(ok)}
+
+
+def write_text(path_text: str, flag: str, text: str) -> None:
+    path = Path(path_text)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as e:
+        raise UsageError(f"{flag} {path}: cannot write ({e.strerror}). Give a writable file path.") from None
+
+
+def gap_csv(rows: list[dict], method_list: list[str]) -> str:
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["layer", "status", "optimum_pj", "bound_pj", "method", "energy_pj", "gap", "mapping"])
+    for r in rows:
+        for m in method_list:
+            w.writerow([r["name"], r["status"], r["energy_pj"], r["bound_pj"], m,
+                        r["energies_pj"].get(m), r["gaps"].get(m), r["mappings"].get(m)])
+    return out.getvalue()
+
+
+def cmd_gap(args) -> int:
+    wl, hw = get_workload(args), get_hardware(args)
+    try:
+        method_list = baselines.methods(args.baselines)
+    except ValueError as e:
+        raise UsageError(f"--baselines: {e}") from None
+    unique = unique_layers(wl.layers)
+    t0 = time.perf_counter()
+    per_shape = []
+    for L, _ in unique:
+        opt = solve_layer(L, hw, "full", time_limit=args.time_limit, workers=args.workers)
+        try:
+            per_shape.append(baselines.compare_layer(L, hw, method_list, opt, args.seed))
+        except ValueError as e:  # a method beat a proven optimum
+            print(f"mapper gap: error: {e}", file=sys.stderr)
+            return 1
+    rows = expand(unique, per_shape, wl.layers)
+    total = gap_totals(rows, method_list) | {"distinct_shapes": len(unique),
+                                             "wall_s": round(time.perf_counter() - t0, 3)}
+    obj = {"model": wl.model, "resolution": wl.resolution, "hardware": hw.name,
+           "baselines": method_list, "seed": args.seed, "layers": rows, "totals": total}
+    name = f"{title(wl)} on {hw.name}"
+    if args.json:
+        print(json.dumps(obj, indent=1))
+    else:
+        print_tables(gap_table(f"{name} — gap of each method to the proven optimum", rows, method_list),
+                     gap_totals_table(f"{name} — model totals", total))
+        print(f"{total['distinct_shapes']} distinct shapes | {total['wall_s']} s")
+    header = {k: obj[k] for k in ("model", "resolution", "hardware", "seed")}
+    if args.md:
+        write_text(args.md, "--md", gap_markdown(f"Optimality gaps: {name}", header, rows, total, method_list))
+    if args.csv:
+        write_text(args.csv, "--csv", gap_csv(rows, method_list))
+    if any(r["energy_pj"] is None for r in rows):
+        bad = next(r for r in rows if r["energy_pj"] is None)
+        raise Unmappable(f"{bad['name']} cannot be mapped on {args.hw}: {bad['reason']}. Fix: {HW_FIX}")
+    return 0
+
+
 def cmd_hardware(args) -> int:
     """The spec as YAML that `load_hardware` accepts back, derived figures as comments."""
     hw = get_hardware(args)
@@ -407,6 +482,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--report", help="also write a Markdown report to this path")
     sp.add_argument("--yaml", action="store_true", help="print one YAML document, nothing else")
     sp.set_defaults(func=cmd_solve)
+
+    sp = sub.add_parser("gap", help="how far heuristic mappers are from the proven optimum")
+    common(sp, hw=True)
+    sp.add_argument("--baselines", default="template,random:10000,greedy,ws,os,is",
+                    help="comma-separated: template, random:N (budget), greedy, ws, os, is "
+                    "(default: all, random with 10,000 draws)")
+    sp.add_argument("--seed", type=int, default=0, help="seed of the random search (default 0)")
+    sp.add_argument("--time-limit", type=float, default=60.0,
+                    help="seconds per layer for the optimum; a FEASIBLE optimum carries its bound")
+    sp.add_argument("--workers", type=positive_int, default=None,
+                    help="CP-SAT workers (default: $MAPPER_WORKERS or the core count)")
+    sp.add_argument("--md", help="also write the report as Markdown to this path")
+    sp.add_argument("--csv", help="also write one row per layer and method as CSV to this path")
+    sp.set_defaults(func=cmd_gap)
 
     sp = sub.add_parser("hardware", help="show a hardware spec with its area and energies")
     sp.add_argument("hw", help="hardware YAML (path or bundled name)")

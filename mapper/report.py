@@ -134,3 +134,51 @@ def markdown_report(title: str, header: dict, rows: list[dict], total: dict) -> 
                     f"{per[p] / best:.3f}" if p in per else "—" for p in pairs) + " |")
     out += ["", "## Total", ""] + [f"- **{k}**: {v}" for k, v in total.items()] + [""]
     return "\n".join(out)
+
+
+def _pct(g) -> str:
+    return "-" if g is None else f"{100 * g:.2f}%"
+
+
+def gap_table(title: str, rows: list[dict], method_list: list[str]) -> Table:
+    """One row per layer: the optimum (status, energy, bound) and each method's gap."""
+    t = Table(title=title, caption="gap = (method - optimum) / optimum; '-': the method found no "
+              "mapping that fits")
+    for col in ("layer", "status", "optimum", "bound", *method_list):
+        t.add_column(col, justify="left" if col in ("layer", "status") else "right")
+    for r in rows:
+        if r["energy_pj"] is None:
+            t.add_row(r["name"], f"[red]{r['status']}[/red]", r.get("reason") or "")
+            continue
+        bound = energy_str(r["bound_pj"]) if r["bound_pj"] is not None else "-"
+        t.add_row(r["name"], r["status"], energy_str(r["energy_pj"]), bound,
+                  *(_pct(r["gaps"].get(m)) for m in method_list))
+    return t
+
+
+def gap_totals_table(title: str, total: dict) -> Table:
+    t = Table(title=title)
+    for col in ("method", "model energy", "gap", "layers without a mapping"):
+        t.add_column(col, justify="left" if col == "method" else "right")
+    t.add_row("optimum (CP-SAT)", energy_str(total["optimum_pj"]), "0.00%", "0")
+    for m, e in total["energies_pj"].items():
+        t.add_row(m, energy_str(e) if e is not None else "-", _pct(total["gaps"][m]),
+                  str(total["missing"][m]))
+    return t
+
+
+def gap_markdown(title: str, header: dict, rows: list[dict], total: dict, method_list: list[str]) -> str:
+    """The gap report as Markdown: settings, model totals, then per-layer gaps."""
+    lines = [f"# {title}", ""] + [f"- {k}: {v}" for k, v in header.items()] + [""]
+    lines += ["## Model totals", "", "| method | energy | gap |", "|---|--:|--:|",
+              f"| optimum (CP-SAT) | {energy_str(total['optimum_pj'])} | 0.00% |"]
+    lines += [f"| {m} | {energy_str(e) if e is not None else '-'} | {_pct(total['gaps'][m])} |"
+              for m, e in total["energies_pj"].items()]
+    lines += ["", "## Per layer (gap to the proven optimum)", "",
+              "| layer | status | optimum | " + " | ".join(method_list) + " |",
+              "|---|---|--:|" + "--:|" * len(method_list)]
+    for r in rows:
+        opt = energy_str(r["energy_pj"]) if r["energy_pj"] is not None else "-"
+        lines.append(f"| {r['name']} | {r['status']} | {opt} | "
+                     + " | ".join(_pct(r["gaps"].get(m)) for m in method_list) + " |")
+    return "\n".join(lines) + "\n"

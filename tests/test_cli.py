@@ -210,10 +210,10 @@ def test_evaluate_named_dataflow(capsys, name):
     d = run_json(capsys, "evaluate", "--layer", RES2A, "--hw", HW, "--mapping", name)
     (row,) = d["layers"]
     check_result(row)
-    pinned = NAMED[name][1]
     m = row["mapping"]
-    assert (m["package_type"], m["chiplet_type"], m["chip_order"], m["core_order"]) == (
-        pinned["package"], pinned["chiplet"], pinned["chip_order"], pinned["core_order"])
+    got = {"package": m["package_type"], "chiplet": m["chiplet_type"], "chip_order": m["chip_order"],
+           "core_order": m["core_order"]}
+    assert all(got[k] == v for k, v in NAMED[name][1].items())  # what the dataflow pins
     assert name in d["mapping"]
     # A pinned dataflow is one corner of the template space: never below its optimum.
     best = run_json(capsys, "enumerate", "--layer", RES2A, "--hw", HW)["layers"][0]
@@ -602,3 +602,28 @@ def test_mesh_topology_rejected(capsys, tmp_path):
     f.write_text(yaml.safe_dump(doc))
     err = fails(capsys, "hardware", f)
     assert "topology" in err and "ring" in err
+
+
+# ------------------------------------------------------------------ gap
+def test_gap_json(capsys, tmp_path):
+    md, csv_path = tmp_path / "gap.md", tmp_path / "gap.csv"
+    d = run_json(capsys, "gap", "--layer", TINY, "--hw", HW, "--baselines",
+                 "template,random:200,greedy,ws,os,is", "--md", md, "--csv", csv_path)
+    (row,) = d["layers"]
+    assert row["status"] == "OPTIMAL" and row["energy_pj"] == row["bound_pj"]
+    assert set(row["energies_pj"]) == set(row["gaps"]) == {"template", "random:200", "greedy", "ws", "os", "is"}
+    for m, e in row["energies_pj"].items():
+        if e is not None:
+            assert row["gaps"][m] >= 0
+            assert math.isclose(e, row["energy_pj"] * (1 + row["gaps"][m]), rel_tol=1e-9)
+    assert d["totals"]["optimum_pj"] == row["energy_pj"]
+    assert set(row["random_curve_pj"]) == {"10", "100", "200"}  # JSON keys
+    assert "| template |" in md.read_text()
+    assert csv_path.read_text().count("\n") == 1 + 6  # header + one row per method
+
+
+def test_gap_table_and_bad_baselines(capsys):
+    code, out, err = run(capsys, "gap", "--layer", TINY, "--hw", HW, "--baselines", "template,greedy")
+    assert code == 0 and "model totals" in out and "greedy" in out
+    code, out, err = run(capsys, "gap", "--layer", TINY, "--hw", HW, "--baselines", "annealing")
+    assert code == 2 and "--baselines" in err and "random:N" in err and "Traceback" not in err

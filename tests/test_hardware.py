@@ -358,3 +358,13 @@ def test_mangled_files_never_escape(tmp_path: Path) -> None:
             load(tmp_path / name)
         except HardwareError as e:
             assert "\n" not in str(e) and "Fix:" in str(e)
+
+
+def test_simba_4chiplet_has_simbas_resources() -> None:
+    """Issue 4's figures (Simba MICRO 2019 / JSSC 2020 PE and chiplet): 16 PEs of 8 lanes x
+    8-wide MACs, 32 KB weight, 8 KB input, 3 KB accumulation buffer per PE, 64 KB global
+    buffer per chiplet; 4 chiplets as NN-Baton Sec. VI-A-2 models it."""
+    s = load_hardware(HARDWARE_DIR / "simba-4chiplet.yaml")
+    assert (s.n_chiplets, s.n_cores, s.lanes, s.vector) == (4, 16, 8, 8)
+    assert (s.w_l1, s.a_l1, s.o_l1, s.a_l2) == (32 * 1024, 8 * 1024, 3 * 1024, 64 * 1024)
+    assert s.macs == 4096 and (s.act_bits, s.weight_bits, s.psum_bits) == (8, 8, 24)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from math import prod
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -88,12 +89,17 @@ def cut_tables(layer: Layer, dim: str, parts: int, core_parts: int, cuts: Cuts) 
 FIXABLE = ("package", "chiplet", "chip_order", "core_order")
 
 
+CutFilter = Callable[[str, int, int, Cuts], np.ndarray]  # (dim, parts, core parts, cuts) -> keep mask
+
+
 def enumerate_layer(layer: Layer, hw: Hardware, space: str = "template",
-                    max_points: int | None = None, fixed: dict | None = None) -> EnumResult:
+                    max_points: int | None = None, fixed: dict | None = None,
+                    cut_filter: CutFilter | None = None) -> EnumResult:
     """Exhaustive optimum of the C³P energy (ties: fewer cycles, then first found).
 
     `fixed` pins parts of the mapping: 'package' ('C'/'P'), 'chiplet' ('C'/'P'/'H'),
-    'chip_order', 'core_order' ('channel'/'plane'); the rest is searched.
+    'chip_order', 'core_order' ('channel'/'plane'); `cut_filter` keeps only some tiles;
+    the rest is searched.
     """
     if space not in ("template", "full"):
         raise ValueError("space must be 'template' or 'full'")
@@ -119,6 +125,12 @@ def enumerate_layer(layer: Layer, hw: Hardware, space: str = "template",
                 continue
             ch = {d: dim_choices(layer, hw, d, pkg[i], cs[i], template)
                   for i, d in enumerate("khw")}
+            if cut_filter is not None:  # e.g. a named dataflow's restriction on tiles
+                for i, d in enumerate("khw"):
+                    keep = cut_filter(d, pkg[i], cs[i], ch[d])
+                    ch[d] = Cuts(ch[d].tile[keep], ch[d].core[keep])
+                if not all(len(c) for c in ch.values()):
+                    continue
             n = len(ch["k"]) * len(ch["h"]) * len(ch["w"])
             if max_points is not None and points + 4 * n > max_points:
                 raise RuntimeError(f"space larger than max_points={max_points}")
