@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mapper.cost import Columns, Evaluation, combine, dim_tables, energy_breakdown, evaluate
+from mapper.cost import (Columns, Evaluation, combine, compulsory_dram_bits, dim_tables, dram_bits,
+                         energy_breakdown, evaluate)
 from mapper.dataflows import NAMED, best_of
 from mapper.hwspec import Hardware
 from mapper.layer import Layer
@@ -176,6 +177,9 @@ def compare_layer(layer: Layer, hw: Hardware, method_list: list[str], optimum, s
     opt = optimum.best.energy_fj
     row.update(energy_pj=opt / 1000, bound_pj=optimum.bound / 1000 if optimum.bound is not None else None,
                mapping=optimum.best.mapping.short())
+    floor = compulsory_dram_bits(layer, hw)  # every weight and input read once, outputs written once
+    row.update(dram_bits=dram_bits(optimum.best.counts, hw), dram_lower_bound_bits=floor,
+               dram_vs_bound=dram_bits(optimum.best.counts, hw) / floor)
     for m in method_list:
         res = run(m, layer, hw, seed)
         e = res.best.energy_fj if res.best is not None else None

@@ -342,8 +342,11 @@ def gap_totals(rows: list[dict], method_list: list[str]) -> dict:
         missing[m] = sum(v is None for v in vals)
         energies[m] = None if missing[m] or not ok else float(sum(vals))
         gaps[m] = None if energies[m] is None else (energies[m] - opt) / opt
+    dram = sum(r["dram_bits"] for r in ok)
+    floor = sum(r["dram_lower_bound_bits"] for r in ok)
     return {"optimum_pj": opt, "energies_pj": energies, "gaps": gaps, "missing": missing,
-            "layers_without_optimum": len(rows) - len(ok)}
+            "layers_without_optimum": len(rows) - len(ok), "dram_bits": dram,
+            "dram_lower_bound_bits": floor, "dram_vs_bound": dram / floor if floor else None}
 
 
 def write_text(path_text: str, flag: str, text: str) -> None:

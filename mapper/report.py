@@ -143,15 +143,16 @@ def _pct(g) -> str:
 def gap_table(title: str, rows: list[dict], method_list: list[str]) -> Table:
     """One row per layer: the optimum (status, energy, bound) and each method's gap."""
     t = Table(title=title, caption="gap = (method - optimum) / optimum; '-': the method found no "
-              "mapping that fits")
-    for col in ("layer", "status", "optimum", "bound", *method_list):
+              "mapping that fits; DRAM/min = the optimum's DRAM traffic over the compulsory traffic "
+              "(each weight and input read once, each output written once)")
+    for col in ("layer", "status", "optimum", "bound", "DRAM/min", *method_list):
         t.add_column(col, justify="left" if col in ("layer", "status") else "right")
     for r in rows:
         if r["energy_pj"] is None:
             t.add_row(r["name"], f"[red]{r['status']}[/red]", r.get("reason") or "")
             continue
         bound = energy_str(r["bound_pj"]) if r["bound_pj"] is not None else "-"
-        t.add_row(r["name"], r["status"], energy_str(r["energy_pj"]), bound,
+        t.add_row(r["name"], r["status"], energy_str(r["energy_pj"]), bound, f"{r['dram_vs_bound']:.2f}x",
                   *(_pct(r["gaps"].get(m)) for m in method_list))
     return t
 

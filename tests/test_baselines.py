@@ -6,7 +6,7 @@ from math import ceil
 import pytest
 
 from mapper import baselines as B
-from mapper.cost import evaluate
+from mapper.cost import compulsory_dram_bits, dram_bits, evaluate
 from mapper.dataflows import NAMED
 from mapper.hardware import load_hardware
 from mapper.simulate import random_case
@@ -27,6 +27,8 @@ def check_valid(res: B.BaselineResult, layer, hw) -> None:
     assert check_structure(m, layer, hw) is None
     again = evaluate(layer, hw, m)
     assert again.feasible and again.energy_fj == res.best.energy_fj
+    # no mapping reads less than every weight and input once and writes every output once
+    assert dram_bits(again.counts, hw) >= compulsory_dram_bits(layer, hw)
 
 
 def small_cases(n: int, seed: int = 11):
@@ -95,4 +97,5 @@ def test_gap_is_never_negative_on_the_zoo(model, hw):
         assert opt.status == "OPTIMAL"
         row = B.compare_layer(layer, hw, ["template", "random:300", "greedy", "ws", "os", "is"], opt)
         assert all(g is None or g >= 0 for g in row["gaps"].values()), row["gaps"]
+        assert row["dram_bits"] >= row["dram_lower_bound_bits"]
         assert row["gaps"]["template"] is not None  # the template space always has tile 1
