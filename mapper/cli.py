@@ -136,12 +136,17 @@ def emit(args, obj: dict, tables: list, report_title: str, rows: list[dict], tot
 
 
 def write_report(path_text: str, title_: str, header: dict, rows: list[dict], total: dict) -> None:
+    write_text(path_text, "--report", markdown_report(title_, header, rows, total))
+
+
+def write_text(path_text: str, flag: str, text: str) -> None:
+    """Write an output file named by a flag; a failure is a message, not a traceback."""
     path = Path(path_text)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(markdown_report(title_, header, rows, total))
+        path.write_text(text)
     except OSError as e:
-        raise UsageError(f"--report {path}: cannot write the report ({e.strerror}). "
+        raise UsageError(f"{flag} {path}: cannot write the file ({e.strerror}). "
                          "Give a writable file path.") from None
 
 
@@ -347,15 +352,6 @@ def gap_totals(rows: list[dict], method_list: list[str]) -> dict:
     return {"optimum_pj": opt, "energies_pj": energies, "gaps": gaps, "missing": missing,
             "layers_without_optimum": len(rows) - len(ok), "dram_bits": dram,
             "dram_lower_bound_bits": floor, "dram_vs_bound": dram / floor if floor else None}
-
-
-def write_text(path_text: str, flag: str, text: str) -> None:
-    path = Path(path_text)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    except OSError as e:
-        raise UsageError(f"{flag} {path}: cannot write ({e.strerror}). Give a writable file path.") from None
 
 
 def gap_csv(rows: list[dict], method_list: list[str]) -> str:
