@@ -2,9 +2,15 @@
 and appended to BENCHMARKS.md as Markdown."""
 from __future__ import annotations
 
+import os
+import platform
+import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
+import ortools
 
 from rich.table import Table
 
@@ -79,3 +85,17 @@ def append_section(heading: str, facts: list[str], sections: list[Section], head
     with BENCH_FILE.open("a") as f:
         f.write("\n" + "\n".join(text))
 
+
+
+def command_line() -> str:
+    """The command that ran this script, paths relative to the repository root."""
+    def rel(p: str) -> str:
+        ap = os.path.abspath(p)
+        return os.path.relpath(ap, ROOT) if ap.startswith(str(ROOT)) else p
+    return shlex.join([rel(sys.executable), rel(sys.argv[0]), *sys.argv[1:]])
+
+
+def machine() -> dict[str, str]:
+    return {"platform": platform.platform(), "cpus": str(os.cpu_count()),
+            "python": platform.python_version(), "numpy": np.__version__,
+            "ortools": ortools.__version__}

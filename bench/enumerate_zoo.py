@@ -20,17 +20,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
-import shlex
 import statistics
 import sys
 import time
 from datetime import datetime, timezone
 
-from common import (ROOT, Section, add_common_args, append_section, f_int, f_s,  # noqa: E402
+from common import (command_line, machine, ROOT, Section, add_common_args, append_section, f_int, f_s,  # noqa: E402
                     rich_table)
-import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 import models  # noqa: E402
@@ -339,20 +336,6 @@ exact command, the machine, and the results. Absolute times depend on the machin
 every ratio (vectorised vs scalar, simulate vs evaluate) is measured side by side in
 one run, on the same points or cases, so ratios are comparable across entries.
 """
-
-
-def command_line() -> str:
-    def rel(p: str) -> str:
-        try:
-            return os.path.relpath(os.path.abspath(p), ROOT) if os.path.abspath(p).startswith(str(ROOT)) else p
-        except ValueError:
-            return p
-    return shlex.join([rel(sys.executable), rel(sys.argv[0]), *sys.argv[1:]])
-
-
-def machine() -> dict[str, str]:
-    return {"platform": platform.platform(), "cpus": str(os.cpu_count()),
-            "python": platform.python_version(), "numpy": np.__version__}
 
 
 def append_markdown(sections: list[Section], cmd: str, started: datetime, runtime: float,

@@ -24,18 +24,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import platform
-import shlex
 import statistics
 import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from common import (ROOT, Section, add_common_args, append_section, f_int, f_s,  # noqa: E402
+from common import (command_line, machine, ROOT, Section, add_common_args, append_section, f_int, f_s,  # noqa: E402
                     rich_table)
 import numpy as np  # noqa: E402
-import ortools  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 import models  # noqa: E402
@@ -351,19 +348,6 @@ def section_scaling(sizes, hw_sizes, hw, time_limit) -> list[Section]:
 
 
 # ------------------------------------------------------------------------------ output
-def command_line() -> str:
-    def rel(p: str) -> str:
-        ap = os.path.abspath(p)
-        return os.path.relpath(ap, ROOT) if ap.startswith(str(ROOT)) else p
-    return shlex.join([rel(sys.executable), rel(sys.argv[0]), *sys.argv[1:]])
-
-
-def machine() -> dict[str, str]:
-    return {"platform": platform.platform(), "cpus": str(os.cpu_count()),
-            "python": platform.python_version(), "numpy": np.__version__,
-            "ortools": ortools.__version__}
-
-
 def append_markdown(sections: list[Section], cmd: str, started: datetime, runtime: float,
                     hw_path: str, extra: list[str]) -> None:
     mach = machine()

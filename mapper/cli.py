@@ -484,8 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("gap", help="how far heuristic mappers are from the proven optimum")
     common(sp, hw=True)
-    sp.add_argument("--baselines", default="template,random:10000,greedy,ws,os,is",
-                    help="comma-separated: template, random:N (budget), greedy, ws, os, is "
+    sp.add_argument("--baselines", default="simba,template,random:10000,greedy,ws,os,is",
+                    help="comma-separated: simba, template, random:N (budget), greedy, ws, os, is "
                     "(default: all, random with 10,000 draws)")
     sp.add_argument("--seed", type=int, default=0, help="seed of the random search (default 0)")
     sp.add_argument("--time-limit", type=float, default=60.0,

@@ -422,7 +422,8 @@ def energy_breakdown(counts: TMapping[str, Any], hw: Hardware) -> dict[str, Any]
     c = counts
     return {
         "dram": e["dram"] * (c["dram_read_w"] * wb + (c["dram_read_a"] + c["dram_write_o"]) * ab),
-        "d2d": e["d2d"] * (c["d2d_w"] * wb + c["d2d_a"] * ab),
+        # d2d_p: 24-bit partial sums between chiplets (Simba's dataflow, mapper/simba.py)
+        "d2d": e["d2d"] * (c["d2d_w"] * wb + c["d2d_a"] * ab + c.get("d2d_p", 0) * pb),
         "a_l2": e["a_l2"] * (c["a_l2_write"] + c["a_l2_read"]) * ab,
         "o_l2": e["o_l2"] * (c["o_l2_write"] + c["o_l2_read"]) * ab,
         "w_l1": e["w_l1"] * (c["w_l1_write"] + c["w_l1_read"]) * wb,

@@ -429,6 +429,65 @@ NNBATON_TECH = Tech(
 )
 
 
+def simulate_simba(layer: Layer, hw: Hardware, th: int, tw: int) -> dict[str, int]:
+    """Walk Simba's weight-centric loop nest (mapper/simba.py, docs/simba.md) PE by PE and
+    tile by tile, input windows as explicit sets of rows and columns, and count every
+    transfer. Dense layers only."""
+    from mapper.simba import grid  # the arrangement of chiplets and cores, not a cost rule
+    rows_p, cols_p = grid(hw.n_chiplets)
+    rows_c, cols_c = grid(hw.n_cores)
+    L, P, RS = hw.lanes, hw.vector, layer.R * layer.S
+    chans = _split(range(layer.Cr), rows_p * rows_c)  # PE row i -> input channels
+    ks = _split(range(layer.K), cols_p * cols_c)  # PE column j -> output channels
+    chip_row = [i // rows_c for i in range(len(chans))]
+    chip_col = [j // cols_c for j in range(len(ks))]
+    pe_weights = {(i, j): len(ch) * len(k) * RS for i, ch in enumerate(chans) for j, k in enumerate(ks)}
+    fits = max(pe_weights.values()) * hw.weight_bits <= hw.capacity_bits("w_l1")
+    first_h = range(min(th, layer.H))
+    first_w = range(min(tw, layer.W))
+    big_window = (len({o * layer.stride + layer.dilation * i for o in first_h for i in range(layer.R)})
+                  * len({o * layer.stride + layer.dilation * i for o in first_w for i in range(layer.S)}))
+    # A-L1 keeps the row's whole window of the largest tile, or streams it per k-block
+    a_fits = max(len(ch) for ch in chans) * big_window * hw.act_bits <= hw.capacity_bits("a_l1")
+    c = Counter()
+    if fits:  # loaded once, before the first tile
+        c["dram_read_w"] = c["w_l1_write"] = sum(pe_weights.values())
+    for _n in range(layer.N):
+        for hr in _cut(range(layer.H), th):
+            rows = {o * layer.stride + layer.dilation * i for o in hr for i in range(layer.R)}
+            for wr in _cut(range(layer.W), tw):
+                cols = {o * layer.stride + layer.dilation * i for o in wr for i in range(layer.S)}
+                pix = len(hr) * len(wr)
+                window = len(rows) * len(cols)
+                for pr in sorted(set(chip_row)):  # one chiplet of each row reads from DRAM
+                    n_in = sum(len(chans[i]) for i in range(len(chans)) if chip_row[i] == pr) * window
+                    active_cols = len(set(chip_col))
+                    c["dram_read_a"] += n_in
+                    c["d2d_a"] += n_in * (active_cols - 1)
+                    c["a_l2_write"] += n_in * active_cols
+                    sends = 1 if a_fits else max(math.ceil(len(k) / L) for k in ks)
+                    c["a_l2_read"] += n_in * active_cols * sends
+                for (i, j), w in pe_weights.items():
+                    c["a_l1_write"] += len(chans[i]) * window * (1 if a_fits else math.ceil(len(ks[j]) / L))
+                    c["w_l1_read"] += w
+                    if not fits:  # reloaded for every tile
+                        c["dram_read_w"] += w
+                        c["w_l1_write"] += w
+                    c["a_l1_read"] += pix * RS * len(chans[i]) * math.ceil(len(ks[j]) / L)
+                    c["o_l1_rmw"] += pix * RS * math.ceil(len(chans[i]) / P) * len(ks[j])
+                    c["macs"] += pix * RS * len(chans[i]) * len(ks[j])
+                    if i > 0:  # add the partial sums arriving from the row above
+                        c["o_l1_rmw"] += pix * len(ks[j])
+                        if chip_row[i] != chip_row[i - 1]:
+                            c["d2d_p"] += pix * len(ks[j])
+                    if i == len(chans) - 1:  # the bottom row emits the outputs
+                        for key in ("o_l2_write", "o_l2_read", "dram_write_o"):
+                            c[key] += pix * len(ks[j])
+                c["cycles"] += (pix * RS * max(math.ceil(len(ch) / P) for ch in chans)
+                                * max(math.ceil(len(k) / L) for k in ks))
+    return {k: c[k] for k in (*COUNT_KEYS, "d2d_p")}
+
+
 def _log_uniform(rng: random.Random, lo: int, hi: int) -> int:
     """An int in [lo, hi], log-uniform (so small, binding capacities are common)."""
     return min(hi, max(lo, int(math.exp(rng.uniform(math.log(lo), math.log(hi + 1))))))
