@@ -171,6 +171,10 @@ def greedy(layer: Layer, hw: Hardware) -> tuple[Evaluation | None, int, int]:
 
 
 # ------------------------------------------------------------------ one layer, all methods
+def _pj(breakdown_fj: dict[str, int]) -> dict[str, float]:
+    return {k: v / 1000 for k, v in breakdown_fj.items()}
+
+
 def gap(value: int | None, optimum: int) -> float | None:
     return None if value is None else (value - optimum) / optimum
 
@@ -186,7 +190,8 @@ def compare_layer(layer: Layer, hw: Hardware, method_list: list[str], optimum, s
         return row
     opt = optimum.best.energy_fj
     row.update(energy_pj=opt / 1000, bound_pj=optimum.bound / 1000 if optimum.bound is not None else None,
-               mapping=optimum.best.mapping.short())
+               mapping=optimum.best.mapping.short(), breakdown_pj=_pj(optimum.best.breakdown_fj),
+               breakdowns_pj={})
     floor = compulsory_dram_bits(layer, hw)  # every weight and input read once, outputs written once
     row.update(dram_bits=dram_bits(optimum.best.counts, hw), dram_lower_bound_bits=floor,
                dram_vs_bound=dram_bits(optimum.best.counts, hw) / floor)
@@ -196,6 +201,7 @@ def compare_layer(layer: Layer, hw: Hardware, method_list: list[str], optimum, s
         row["energies_pj"][m] = None if e is None else e / 1000
         row["gaps"][m] = gap(e, opt)
         row["mappings"][m] = res.best.mapping.short() if res.best is not None else None
+        row["breakdowns_pj"][m] = _pj(res.best.breakdown_fj) if res.best is not None else None
         if res.best is None:
             row["notes"][m] = res.note or "no mapping of this method fits"
         if res.curve:

@@ -365,6 +365,23 @@ def gap_csv(rows: list[dict], method_list: list[str]) -> str:
     return out.getvalue()
 
 
+def write_gap_plots(out: Path, name: str, rows: list[dict], total: dict, method_list: list[str],
+                    quiet: bool) -> None:
+    """Per-layer breakdown bars (optimum beside Simba, else the first method) and the
+    model totals, as PNG and SVG in `out`."""
+    from mapper import plots  # matplotlib loads only when plots are asked for
+    versus = "simba" if "simba" in method_list else method_list[0]
+    try:
+        paths = plots.layer_breakdowns(rows, versus, f"{name}: energy breakdown per layer",
+                                       out / "gap-layers")
+        paths += plots.model_totals(total, f"{name}\nmodel energy of each method", out / "gap-totals")
+    except OSError as e:
+        raise UsageError(f"--plots {out}: cannot write the figures ({e.strerror}). "
+                         "Give a writable directory.") from None
+    if not quiet:
+        print("figures: " + ", ".join(str(p) for p in paths))
+
+
 def cmd_gap(args) -> int:
     wl, hw = get_workload(args), get_hardware(args)
     try:
@@ -398,6 +415,8 @@ def cmd_gap(args) -> int:
         write_text(args.md, "--md", gap_markdown(f"Optimality gaps: {name}", header, rows, total, method_list))
     if args.csv:
         write_text(args.csv, "--csv", gap_csv(rows, method_list))
+    if args.plots:
+        write_gap_plots(Path(args.plots), name, per_shape, total, method_list, quiet=args.json)
     if any(r["energy_pj"] is None for r in rows):
         bad = next(r for r in rows if r["energy_pj"] is None)
         raise Unmappable(f"{bad['name']} cannot be mapped on {args.hw}: {bad['reason']}. Fix: {HW_FIX}")
@@ -494,6 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="CP-SAT workers (default: $MAPPER_WORKERS or the core count)")
     sp.add_argument("--md", help="also write the report as Markdown to this path")
     sp.add_argument("--csv", help="also write one row per layer and method as CSV to this path")
+    sp.add_argument("--plots", metavar="DIR", help="also write figures (PNG and SVG) to this directory")
     sp.set_defaults(func=cmd_gap)
 
     sp = sub.add_parser("hardware", help="show a hardware spec with its area and energies")

@@ -606,9 +606,12 @@ def test_mesh_topology_rejected(capsys, tmp_path):
 
 # ------------------------------------------------------------------ gap
 def test_gap_json(capsys, tmp_path):
-    md, csv_path = tmp_path / "gap.md", tmp_path / "gap.csv"
+    md, csv_path, figs = tmp_path / "gap.md", tmp_path / "gap.csv", tmp_path / "figs"
     d = run_json(capsys, "gap", "--layer", TINY, "--hw", HW, "--baselines",
-                 "template,random:200,greedy,ws,os,is", "--md", md, "--csv", csv_path)
+                 "template,random:200,greedy,ws,os,is", "--md", md, "--csv", csv_path, "--plots", figs)
+    for stem in ("gap-layers", "gap-totals"):
+        assert (figs / f"{stem}.png").read_bytes().startswith(b"\x89PNG")
+        assert "<svg" in (figs / f"{stem}.svg").read_text()
     (row,) = d["layers"]
     assert row["status"] == "OPTIMAL" and row["energy_pj"] == row["bound_pj"]
     assert set(row["energies_pj"]) == set(row["gaps"]) == {"template", "random:200", "greedy", "ws", "os", "is"}

@@ -1,0 +1,70 @@
+"""Figures of `mapper gap` (matplotlib, written to files; no display needed).
+
+* per layer: the energy breakdown of the optimum beside one method, normalised to the
+  larger of the two (NN-Baton Fig. 12 compares Simba and NN-Baton this way);
+* per model: every method's total energy normalised to the optimum (Fig. 13).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: works without a display
+import matplotlib.pyplot as plt  # noqa: E402
+
+from mapper.report import GROUPS  # noqa: E402
+
+COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860")
+
+
+def _grouped(breakdown_pj: dict[str, float]) -> list[float]:
+    return [sum(breakdown_pj[level] for level in levels) for levels in GROUPS.values()]
+
+
+def layer_breakdowns(rows: list[dict], method: str, title: str, stem: Path) -> list[Path]:
+    """Stacked bars per layer: the optimum and `method`, normalised per layer."""
+    rows = [r for r in rows if r.get("breakdown_pj") and (r.get("breakdowns_pj") or {}).get(method)]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(rows) + 2), 4.2))
+    width = 0.38
+    for side, (label, key) in enumerate((("optimum", None), (method, method))):
+        bottoms = [0.0] * len(rows)
+        for gi, group in enumerate(GROUPS):
+            heights = []
+            for r in rows:
+                opt, other = sum(_grouped(r["breakdown_pj"])), sum(_grouped(r["breakdowns_pj"][method]))
+                parts = _grouped(r["breakdown_pj"] if key is None else r["breakdowns_pj"][key])
+                heights.append(parts[gi] / max(opt, other))
+            xs = [i + (side - 0.5) * width for i in range(len(rows))]
+            ax.bar(xs, heights, width, bottom=bottoms, color=COLORS[gi], edgecolor="white", linewidth=0.4,
+                   hatch="//" if side else None, label=group if side == 0 else None)
+            bottoms = [b + h for b, h in zip(bottoms, heights)]
+    ax.set_xticks(range(len(rows)), [r["name"] for r in rows], rotation=70, ha="right", fontsize=7)
+    ax.set_ylabel(f"energy / max(optimum, {method})")
+    ax.set_title(f"{title}\nleft bar: optimum, right bar (hatched): {method}", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _save(fig, stem)
+
+
+def model_totals(total: dict, title: str, stem: Path) -> list[Path]:
+    """Each method's model energy over the optimum's (1.0 = the optimum)."""
+    methods = [m for m, e in total["energies_pj"].items() if e is not None]
+    ratios = [total["energies_pj"][m] / total["optimum_pj"] for m in methods]
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.0 + 0.8 * (len(methods) + 1)), 3.6))
+    ax.bar(["optimum", *methods], [1.0, *ratios], color=[COLORS[0]] + [COLORS[1]] * len(methods))
+    for i, v in enumerate([1.0, *ratios]):
+        ax.text(i, v, f"{v:.3f}", ha="center", va="bottom", fontsize=7)
+    ax.set_ylabel("model energy / optimum")
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    return _save(fig, stem)
+
+
+def _save(fig, stem: Path) -> list[Path]:
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    for p in paths:
+        fig.savefig(p, dpi=150)
+    plt.close(fig)
+    return paths
