@@ -192,9 +192,9 @@ def compare_layer(layer: Layer, hw: Hardware, method_list: list[str], optimum, s
     row.update(energy_pj=opt / 1000, bound_pj=optimum.bound / 1000 if optimum.bound is not None else None,
                mapping=optimum.best.mapping.short(), breakdown_pj=_pj(optimum.best.breakdown_fj),
                breakdowns_pj={})
-    floor = compulsory_dram_bits(layer, hw)  # every weight and input read once, outputs written once
-    row.update(dram_bits=dram_bits(optimum.best.counts, hw), dram_lower_bound_bits=floor,
-               dram_vs_bound=dram_bits(optimum.best.counts, hw) / floor)
+    # the optimum's DRAM traffic against every weight and input read once, outputs written once
+    dram, floor = dram_bits(optimum.best.counts, hw), compulsory_dram_bits(layer, hw)
+    row.update(dram_bits=dram, dram_lower_bound_bits=floor, dram_vs_bound=dram / floor)
     for m in method_list:
         res = run(m, layer, hw, seed)
         e = res.best.energy_fj if res.best is not None else None
