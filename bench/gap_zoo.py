@@ -24,7 +24,7 @@ from common import (ROOT, Section, add_common_args, append_section, command_line
 from rich.console import Console  # noqa: E402
 
 import models  # noqa: E402
-from mapper.baselines import CHECKPOINTS, compare_layer  # noqa: E402
+from mapper.baselines import CHECKPOINTS, compare_layer, gap_totals  # noqa: E402
 from mapper.hardware import find_hardware, load_hardware  # noqa: E402
 from mapper.solvers.cpsat import solve_layer  # noqa: E402
 from mapper.workload import load_workload, unique_layers  # noqa: E402
@@ -75,14 +75,12 @@ def main(argv: list[str] | None = None) -> int:
             rows, wall = model_rows(model, res, hw)
             ok = [r for r in rows if r["energy_pj"] is not None]
             bad += len(rows) - len(ok)
-            opt = sum(r["energy_pj"] for r in ok)
-            energy = {m: (None if any(r["energies_pj"][m] is None for r in ok)
-                          else sum(r["energies_pj"][m] for r in ok)) for m in METHODS}
-            dram = sum(r["dram_bits"] for r in ok) / sum(r["dram_lower_bound_bits"] for r in ok)
+            total = gap_totals(rows, METHODS)
+            opt, energy, dram = total["optimum_pj"], total["energies_pj"], total["dram_vs_bound"]
             statuses = ",".join(sorted({r["status"] for r in rows}))
             totals.rows.append([model, str(res), str(len(unique_layers(load_workload(model, res).layers))),
                                 statuses, uj(opt), f"{dram:.3f}x", *[uj(energy[m]) for m in METHODS],
-                                *[pct(None if energy[m] is None else (energy[m] - opt) / opt) for m in METHODS],
+                                *[pct(total["gaps"][m]) for m in METHODS],
                                 pct(None if energy["simba"] is None else (energy["simba"] - opt) / energy["simba"]),
                                 PAPER_SAVING, f"{wall:.1f}"])
             at = []

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mapper.cost import (Columns, Evaluation, combine, compulsory_dram_bits, dim_tables, dram_bits,
+from mapper.cost import (Columns, Evaluation, combine, compulsory_dram_bits, dram_bits,
                          energy_breakdown, evaluate)
 from mapper.dataflows import NAMED, best_of
 from mapper.hwspec import Hardware
 from mapper.layer import Layer
 from mapper.simba import best_simba
-from mapper.solvers.enumerate import INF, dim_choices, dim_size, enumerate_layer
+from mapper.solvers.enumerate import INF, Cuts, cut_tables, dim_choices, dim_size, enumerate_layer
 from mapper.space import ORDERS, Mapping, core_splits, package_splits
 
 CHECKPOINTS = (10, 100, 1_000, 10_000, 100_000)  # random search: budgets reported
@@ -101,12 +101,11 @@ def random_search(layer: Layer, hw: Hardware, budget: int, seed: int = 0) -> Bas
                 continue
             T = {}
             for i, d in enumerate("khw"):
-                size, parts, cparts = dim_size(layer, d), pkg[i], cs[i]
-                t = 1 + (r[rows, 2 + 2 * i] * -(-size // parts)).astype(np.int64)
+                parts, cparts = pkg[i], cs[i]
+                t = 1 + (r[rows, 2 + 2 * i] * -(-dim_size(layer, d) // parts)).astype(np.int64)
                 u = (np.full(len(rows), hw.lanes) if d == "k"
                      else 1 + (r[rows, 3 + 2 * i] * -(-t // cparts)).astype(np.int64))
-                reach = None if d == "k" else layer.reach(d)
-                T[d] = Columns(dim_tables(size, parts, cparts, t, u, reach), axis=0, ndim=1)
+                T[d] = Columns(cut_tables(layer, d, parts, cparts, Cuts(t, u)), axis=0, ndim=1)
                 tiles[rows, i] = t
                 if d != "k":
                     tiles[rows, 2 + i] = u
@@ -153,9 +152,7 @@ def greedy(layer: Layer, hw: Hardware) -> tuple[Evaluation | None, int, int]:
     the largest core tile. Energy is never consulted. Returns (mapping, points, feasible)."""
     pkg, cs, co, qo = greedy_splits(layer, hw)
     ch = {d: dim_choices(layer, hw, d, pkg[i], cs[i], True) for i, d in enumerate("khw")}
-    T = {d: Columns(dim_tables(dim_size(layer, d), pkg[i], cs[i], ch[d].tile, ch[d].core,
-                               None if d == "k" else layer.reach(d)), axis="hwk".index(d))
-         for i, d in enumerate("khw")}
+    T = {d: Columns(cut_tables(layer, d, pkg[i], cs[i], ch[d]), axis="hwk".index(d)) for i, d in enumerate("khw")}
     feasible = np.asarray(combine(layer, hw, co, qo, cs, T).feasible)
     shape = (len(ch["h"]), len(ch["w"]), len(ch["k"]))
     feasible = np.broadcast_to(feasible, shape)
@@ -210,3 +207,21 @@ def compare_layer(layer: Layer, hw: Hardware, method_list: list[str], optimum, s
             raise ValueError(f"{layer.name}: {m} found {e} fJ below the proven optimum {opt} fJ — "
                              "a bug in the solver or the cost model; please report it")
     return row
+
+
+def gap_totals(rows: list[dict], method_list: list[str]) -> dict:
+    """Model totals over every layer with an optimum; a method's total counts only if it
+    mapped every one of them (else it is None and `missing` says how many it could not)."""
+    ok = [r for r in rows if r["energy_pj"] is not None]
+    opt = float(sum(r["energy_pj"] for r in ok))
+    energies, gaps, missing = {}, {}, {}
+    for m in method_list:
+        vals = [r["energies_pj"].get(m) for r in ok]
+        missing[m] = sum(v is None for v in vals)
+        energies[m] = None if missing[m] or not ok else float(sum(vals))
+        gaps[m] = None if energies[m] is None else (energies[m] - opt) / opt
+    dram = sum(r["dram_bits"] for r in ok)
+    floor = sum(r["dram_lower_bound_bits"] for r in ok)
+    return {"optimum_pj": opt, "energies_pj": energies, "gaps": gaps, "missing": missing,
+            "layers_without_optimum": len(rows) - len(ok), "dram_bits": dram,
+            "dram_lower_bound_bits": floor, "dram_vs_bound": dram / floor if floor else None}

@@ -6,8 +6,6 @@ Bad input never shows a traceback: library errors carry a message for people
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import os
 import sys
@@ -22,7 +20,7 @@ from mapper.dataflows import NAMED, best_of
 from mapper.hardware import HardwareError, find_hardware, hardware_to_dict, load_hardware
 from mapper.hwspec import Hardware
 from mapper.layer import Layer
-from mapper.report import (energy_str, gap_markdown, gap_table, gap_totals_table, layers_table,
+from mapper.report import (energy_str, gap_csv, gap_markdown, gap_table, gap_totals_table, layers_table,
                            markdown_report, partitions_table, print_tables, results_table, solve_table)
 from mapper.solvers.enumerate import enumerate_layer, space_size
 from mapper.solvers.cpsat import solve_layer
@@ -262,6 +260,13 @@ def positive_int(text: str) -> int:
     return v
 
 
+def seed_int(text: str) -> int:
+    v = int(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"a seed is a whole number >= 0, got {text}")
+    return v
+
+
 def cmd_enumerate(args) -> int:
     wl, hw = get_workload(args), get_hardware(args)
     unique = unique_layers(wl.layers)
@@ -336,35 +341,6 @@ def cmd_solve(args) -> int:
     return 0
 
 
-def gap_totals(rows: list[dict], method_list: list[str]) -> dict:
-    """Model totals over every layer with an optimum; a method's total counts only if it
-    mapped every one of them (else it is None and `missing` says how many it could not)."""
-    ok = [r for r in rows if r["energy_pj"] is not None]
-    opt = float(sum(r["energy_pj"] for r in ok))
-    energies, gaps, missing = {}, {}, {}
-    for m in method_list:
-        vals = [r["energies_pj"].get(m) for r in ok]
-        missing[m] = sum(v is None for v in vals)
-        energies[m] = None if missing[m] or not ok else float(sum(vals))
-        gaps[m] = None if energies[m] is None else (energies[m] - opt) / opt
-    dram = sum(r["dram_bits"] for r in ok)
-    floor = sum(r["dram_lower_bound_bits"] for r in ok)
-    return {"optimum_pj": opt, "energies_pj": energies, "gaps": gaps, "missing": missing,
-            "layers_without_optimum": len(rows) - len(ok), "dram_bits": dram,
-            "dram_lower_bound_bits": floor, "dram_vs_bound": dram / floor if floor else None}
-
-
-def gap_csv(rows: list[dict], method_list: list[str]) -> str:
-    out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow(["layer", "status", "optimum_pj", "bound_pj", "method", "energy_pj", "gap", "mapping"])
-    for r in rows:
-        for m in method_list:
-            w.writerow([r["name"], r["status"], r["energy_pj"], r["bound_pj"], m,
-                        r["energies_pj"].get(m), r["gaps"].get(m), r["mappings"].get(m)])
-    return out.getvalue()
-
-
 def write_gap_plots(out: Path, name: str, rows: list[dict], total: dict, method_list: list[str],
                     quiet: bool) -> None:
     """Per-layer breakdown bars (optimum beside Simba, else the first method) and the
@@ -399,7 +375,7 @@ def cmd_gap(args) -> int:
             print(f"mapper gap: error: {e}", file=sys.stderr)
             return 1
     rows = expand(unique, per_shape, wl.layers)
-    total = gap_totals(rows, method_list) | {"distinct_shapes": len(unique),
+    total = baselines.gap_totals(rows, method_list) | {"distinct_shapes": len(unique),
                                              "wall_s": round(time.perf_counter() - t0, 3)}
     obj = {"model": wl.model, "resolution": wl.resolution, "hardware": hw.name,
            "baselines": method_list, "seed": args.seed, "layers": rows, "totals": total}
@@ -506,7 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--baselines", default="simba,template,random:10000,greedy,ws,os,is",
                     help="comma-separated: simba, template, random:N (budget), greedy, ws, os, is "
                     "(default: all, random with 10,000 draws)")
-    sp.add_argument("--seed", type=int, default=0, help="seed of the random search (default 0)")
+    sp.add_argument("--seed", type=seed_int, default=0, help="seed of the random search (default 0)")
     sp.add_argument("--time-limit", type=float, default=60.0,
                     help="seconds per layer for the optimum; a FEASIBLE optimum carries its bound")
     sp.add_argument("--workers", type=positive_int, default=None,

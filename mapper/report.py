@@ -1,5 +1,8 @@
-"""Terminal tables (rich) and Markdown reports. Formatting only: no cost logic here."""
+"""Terminal tables (rich), Markdown and CSV reports. Formatting only: no cost logic here."""
 from __future__ import annotations
+
+import csv
+import io
 
 from rich.console import Console
 from rich.table import Table
@@ -183,3 +186,14 @@ def gap_markdown(title: str, header: dict, rows: list[dict], total: dict, method
         lines.append(f"| {r['name']} | {r['status']} | {opt} | "
                      + " | ".join(_pct(r["gaps"].get(m)) for m in method_list) + " |")
     return "\n".join(lines) + "\n"
+
+
+def gap_csv(rows: list[dict], method_list: list[str]) -> str:
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["layer", "status", "optimum_pj", "bound_pj", "method", "energy_pj", "gap", "mapping"])
+    for r in rows:
+        for m in method_list:
+            w.writerow([r["name"], r["status"], r["energy_pj"], r["bound_pj"], m,
+                        r["energies_pj"].get(m), r["gaps"].get(m), r["mappings"].get(m)])
+    return out.getvalue()

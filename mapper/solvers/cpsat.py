@@ -307,18 +307,25 @@ class _Model:
         n = len(self.cuts[d])
         if n == 0 or any(not len(self.cuts[e]) for e in "khw"):
             return np.full(n, np.inf)
+        value = self._valuer({e: slice(None) for e in "khw"}, {d: (-1,)})
+        return self._bound(value, (n,), objective, max(self._buffer_terms()[2]["w_l1"]))
+
+    def _valuer(self, rows: dict, shape_of: dict):
+        """Mono -> array of its values: the dimensions in `shape_of` vary along their own
+        axis; every other one sits at its minimum over `rows` (a lower bound, since every
+        count grows with every table value)."""
         cache: dict = {}
 
         def value(mono: Mono) -> np.ndarray:
             out = float(mono.coef)
             for e, k in mono.factors:
                 if (e, k) not in cache:
-                    col = self.cuts[e].col(k).astype(np.float64)
-                    cache[(e, k)] = col if e == d else col.min()
+                    col = self.cuts[e].col(k)[rows[e]].astype(np.float64)
+                    cache[(e, k)] = col.reshape(shape_of[e]) if e in shape_of else col.min()
                 out = out * cache[(e, k)]
             return out
 
-        return self._bound(value, (n,), objective, max(self._buffer_terms()[2]["w_l1"]))
+        return value
 
     def _prune_pairs(self, d1: str, d2: str, upper: float, objective: str) -> None:
         """Bound every compatible (d1 cut, d2 cut) pair, the third dimension at its
@@ -341,18 +348,7 @@ class _Model:
             if not all(len(r) for r in rows.values()):
                 continue
             shape = (len(rows[d1]), len(rows[d2]))
-            cache: dict = {}
-
-            def value(mono: Mono) -> np.ndarray:
-                out = float(mono.coef)
-                for e, k in mono.factors:
-                    if (e, k) not in cache:
-                        col = self.cuts[e].col(k)[rows[e]].astype(np.float64)
-                        cache[(e, k)] = (col[:, None] if e == d1 else col[None, :] if e == d2
-                                         else col.min())
-                    out = out * cache[(e, k)]
-                return out
-
+            value = self._valuer(rows, {d1: (-1, 1), d2: (1, -1)})
             ok = self._bound(value, shape, objective, max(pool_caps[pi] for pi in pis)) <= upper * SLACK
             keep[d1][rows[d1]] |= ok.any(axis=1)
             keep[d2][rows[d2]] |= ok.any(axis=0)
