@@ -8,8 +8,9 @@ cost model (`compare_layer`); energies are then summed over all layers of the mo
 Prints the tables and appends a dated section to BENCHMARKS.md (unless --no-append).
 
 1. Model energy of the optimum and of each method, and each method's gap to it, with
-   the optimum's DRAM traffic over the compulsory traffic.
+   the optimum's DRAM traffic over the DRAM lower bound (mapper/bounds.py).
 2. Random search: the model gap after 10, 100, ..., 100,000 draws (one seeded stream).
+3. The two DRAM lower bounds: on-chip words, layers where the capacity bound binds.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from rich.console import Console  # noqa: E402
 
 import models  # noqa: E402
 from mapper.baselines import CHECKPOINTS, compare_layer, gap_totals  # noqa: E402
+from mapper.bounds import onchip_words  # noqa: E402
 from mapper.hardware import find_hardware, load_hardware  # noqa: E402
 from mapper.solvers.cpsat import solve_layer  # noqa: E402
 from mapper.workload import load_workload, unique_layers  # noqa: E402
@@ -64,11 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     hw = load_hardware(hw_path)
 
     totals = Section("1. Model energy (µJ) of the optimum and of each method; gap to the optimum (%)",
-                     ["model", "res", "shapes", "statuses", "optimum µJ", "DRAM / compulsory",
+                     ["model", "res", "shapes", "statuses", "optimum µJ", "DRAM / bound",
                       *[f"{m} µJ" for m in METHODS], *[f"{m} gap %" for m in METHODS],
                       "optimum's saving over simba %", "NN-Baton Fig. 13 saving %", "wall s"])
     curve = Section("2. Random search: model gap (%) after n draws (seed 0)",
                     ["model", "res", *[f"n={n:,}" for n in CHECKPOINTS]])
+    bounds = Section("3. DRAM lower bounds: compulsory traffic vs the on-chip capacity (red-blue pebble) bound",
+                     ["model", "res", "on-chip words", "layers", "capacity binds", "max capacity / compulsory",
+                      "optimum DRAM / compulsory", "optimum DRAM / bound"])
     bad = 0
     for model in args.models:
         for res in args.resolutions:
@@ -88,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
                 vals = [r["random_curve_pj"].get(n) for r in ok]
                 at.append(None if any(v is None for v in vals) else (sum(vals) - opt) / opt)
             curve.rows.append([model, str(res), *[pct(g) for g in at]])
+            compulsory = sum(r["dram_compulsory_bits"] for r in ok)
+            bounds.rows.append([model, str(res), f"{onchip_words(hw):,}", str(len(ok)),
+                                str(sum(r["dram_bound"] == "capacity" for r in ok)),
+                                f"{max(r['dram_capacity_bits'] / r['dram_compulsory_bits'] for r in ok):.3f}",
+                                f"{total['dram_bits'] / compulsory:.3f}x", f"{dram:.3f}x"])
             console.print(f"  {model}@{res}: {wall:.1f} s")
     totals.notes += [
         f"Optimum: `solve_layer(layer, hw, 'full', time_limit={TIME_LIMIT:g}, workers={WORKERS})` per distinct "
@@ -96,15 +106,18 @@ def main(argv: list[str] | None = None) -> int:
         "Methods: template = NN-Baton enumeration (divisor tiles); random:100000 = uniform draws from the "
         "full space, seed 0; greedy = split/order rules + largest tiles that fit; ws / os / is = the named "
         "dataflows with their best template tiles (docs/cli.md). '-' = the method could not map some layer.",
-        "DRAM / compulsory: the optimum's DRAM traffic over every weight and input read once and every "
-        "output written once (no mapping can do with less).",
+        "DRAM / bound: the optimum's DRAM traffic over the larger, per layer, of the compulsory traffic and "
+        "the on-chip capacity bound (section 3; docs/cost-model.md §8): no mapping can do with less.",
         "simba = Simba's weight-centric dataflow (docs/simba.md) with its best plane tile. Saving = "
         "(simba - optimum) / simba. NN-Baton gives only the range over its three models and two "
         "resolutions (the figure's bars are not in the text); docs/simba.md compares.",
     ]
     curve.notes.append("Best feasible energy after the first n draws of the random:100000 run, summed over "
                        "the model's layers; '-' = some layer had no feasible draw yet.")
-    for sec in (totals, curve):
+    bounds.notes.append("Per layer (duplicates included): compulsory = every weight and input read once, every "
+                        "output written once; capacity = the red-blue pebble bound for the package's on-chip "
+                        "words (mapper/bounds.py). 'capacity binds' counts layers where it is the larger.")
+    for sec in (totals, curve, bounds):
         console.print(rich_table(sec))
     runtime = time.perf_counter() - t0
     console.print(f"Total runtime: {runtime:.1f} s")
@@ -116,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             f"Machine: {mach['platform']}, {mach['cpus']} CPUs, Python {mach['python']}, "
             f"numpy {mach['numpy']}, ortools {mach['ortools']}",
             f"Hardware: `{rel}`; CP-SAT workers = {WORKERS}", f"Total runtime: {runtime:.1f} s"],
-            [totals, curve])
+            [totals, curve, bounds])
         console.print("Appended to BENCHMARKS.md")
     return 1 if bad else 0
 

@@ -483,14 +483,6 @@ def dram_bits(counts: TMapping[str, int], hw: Hardware) -> int:
             + (counts["dram_read_a"] + counts["dram_write_o"]) * hw.act_bits)
 
 
-def compulsory_dram_bits(layer: Layer, hw: Hardware) -> int:
-    """The DRAM traffic no mapping avoids: every weight and every (padded) input read
-    once, every output written once. Data shared between chiplets travels the ring
-    (rotation) instead of coming from DRAM again, so sharing adds die-to-die traffic,
-    never DRAM traffic below this."""
-    return layer.weights * hw.weight_bits + (layer.inputs + layer.outputs) * hw.act_bits
-
-
 def infeasibility(needs: TMapping[str, tuple[int, int]]) -> str | None:
     """Name the first buffer that is too small and by how much."""
     for buf, (need, cap) in needs.items():

@@ -143,11 +143,16 @@ def _pct(g) -> str:
     return "-" if g is None else f"{100 * g:.2f}%"
 
 
+def _dram_ratio(row: dict) -> str:
+    mark = "*" if row.get("dram_bound") == "capacity" else ""
+    return f"{row['dram_vs_bound']:.2f}x{mark}"
+
+
 def gap_table(title: str, rows: list[dict], method_list: list[str]) -> Table:
     """One row per layer: the optimum (status, energy, bound) and each method's gap."""
     t = Table(title=title, caption="gap = (method - optimum) / optimum; '-': the method found no "
-              "mapping that fits; DRAM/min = the optimum's DRAM traffic over the compulsory traffic "
-              "(each weight and input read once, each output written once)")
+              "mapping that fits; DRAM/min = the optimum's DRAM traffic over the larger of the compulsory "
+              "traffic and the on-chip capacity bound (* = capacity; docs/cost-model.md §8)")
     for col in ("layer", "status", "optimum", "bound", "DRAM/min", *method_list):
         t.add_column(col, justify="left" if col in ("layer", "status") else "right")
     for r in rows:
@@ -155,7 +160,7 @@ def gap_table(title: str, rows: list[dict], method_list: list[str]) -> Table:
             t.add_row(r["name"], f"[red]{r['status']}[/red]", r.get("reason") or "")
             continue
         bound = energy_str(r["bound_pj"]) if r["bound_pj"] is not None else "-"
-        t.add_row(r["name"], r["status"], energy_str(r["energy_pj"]), bound, f"{r['dram_vs_bound']:.2f}x",
+        t.add_row(r["name"], r["status"], energy_str(r["energy_pj"]), bound, _dram_ratio(r),
                   *(_pct(r["gaps"].get(m)) for m in method_list))
     return t
 
@@ -179,12 +184,16 @@ def gap_markdown(title: str, header: dict, rows: list[dict], total: dict, method
     lines += [f"| {m} | {energy_str(e) if e is not None else '-'} | {_pct(total['gaps'][m])} |"
               for m, e in total["energies_pj"].items()]
     lines += ["", "## Per layer (gap to the proven optimum)", "",
-              "| layer | status | optimum | " + " | ".join(method_list) + " |",
-              "|---|---|--:|" + "--:|" * len(method_list)]
+              "| layer | status | optimum | DRAM/min | " + " | ".join(method_list) + " |",
+              "|---|---|--:|--:|" + "--:|" * len(method_list)]
     for r in rows:
         opt = energy_str(r["energy_pj"]) if r["energy_pj"] is not None else "-"
-        lines.append(f"| {r['name']} | {r['status']} | {opt} | "
+        dram = _dram_ratio(r) if r["energy_pj"] is not None else "-"
+        lines.append(f"| {r['name']} | {r['status']} | {opt} | {dram} | "
                      + " | ".join(_pct(r["gaps"].get(m)) for m in method_list) + " |")
+    lines += ["", "DRAM/min: the optimum's DRAM traffic over the larger of the compulsory traffic and the "
+              "on-chip capacity (red-blue pebble) bound, * where the capacity bound is the larger "
+              "(docs/cost-model.md)."]
     return "\n".join(lines) + "\n"
 
 
@@ -197,3 +206,22 @@ def gap_csv(rows: list[dict], method_list: list[str]) -> str:
             w.writerow([r["name"], r["status"], r["energy_pj"], r["bound_pj"], m,
                         r["energies_pj"].get(m), r["gaps"].get(m), r["mappings"].get(m)])
     return out.getvalue()
+
+
+def _kb(n: int) -> str:
+    return f"{n / 1024:g} KB" if n >= 1024 else f"{n} B"
+
+
+def codesign_table(title: str, rows: list[dict], objective: str) -> Table:
+    """One row per chiplet count: its best design (NN-Baton Fig. 14's bars)."""
+    t = Table(title=title, caption=f"best design per chiplet count by {objective}; memory per core "
+              "(O-L1, A-L1, W-L1) and per chiplet (A-L2, O-L2)")
+    for col in ("chiplets", "N_P-N_C-L-P", "O-L1", "A-L1", "W-L1", "A-L2", "O-L2", "chiplet area",
+                "energy", "latency (cycles)", "EDP (pJ·cycles)", "status"):
+        t.add_column(col, justify="left" if col == "N_P-N_C-L-P" else "right")
+    for r in rows:
+        m = r["memory_bytes"]
+        t.add_row(str(r["chiplets"]), r["allocation"], *(_kb(m[b]) for b in ("o_l1", "a_l1", "w_l1", "a_l2", "o_l2")),
+                  f"{r['area_mm2']:.3f} mm²", energy_str(r["energy_pj"]), f"{r['latency_cycles']:,}",
+                  f"{r['edp']:.4g}", r["status"])
+    return t

@@ -622,6 +622,7 @@ def test_gap_json(capsys, tmp_path):
     assert d["totals"]["optimum_pj"] == row["energy_pj"]
     # TINY: 8x4x3x3 weights, 4 channels x 6x6 padded inputs, 8x4x4 outputs, 8 bits each
     assert row["dram_lower_bound_bits"] == (8 * 4 * 9 + 4 * 36 + 8 * 16) * 8 <= row["dram_bits"]
+    assert row["dram_compulsory_bits"] == row["dram_lower_bound_bits"] and row["dram_bound"] == "compulsory"
     assert set(row["random_curve_pj"]) == {"10", "100", "200"}  # JSON keys
     assert "| template |" in md.read_text()
     assert csv_path.read_text().count("\n") == 1 + 6  # header + one row per method
