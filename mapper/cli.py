@@ -1,4 +1,4 @@
-"""The `mapper` command: layers, evaluate, enumerate, solve, gap, hardware.
+"""The `mapper` command: layers, evaluate, enumerate, solve, gap, codesign, hardware.
 
 Bad input never shows a traceback: library errors carry a message for people
 (file, field, fix), printed here with a non-zero exit code.
@@ -6,6 +6,8 @@ Bad input never shows a traceback: library errors carry a message for people
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -13,15 +15,17 @@ import time
 from pathlib import Path
 
 import yaml
+from rich.console import Console
 
-from mapper import __version__, baselines
+from mapper import __version__, baselines, codesign
 from mapper.cost import evaluate
 from mapper.dataflows import NAMED, best_of
-from mapper.hardware import HardwareError, find_hardware, hardware_to_dict, load_hardware
+from mapper.hardware import HardwareError, find_hardware, hardware_to_dict, load_design_space, load_hardware
 from mapper.hwspec import Hardware
 from mapper.layer import Layer
-from mapper.report import (energy_str, gap_csv, gap_markdown, gap_table, gap_totals_table, layers_table,
-                           markdown_report, partitions_table, print_tables, results_table, solve_table)
+from mapper.report import (codesign_table, energy_str, gap_csv, gap_markdown, gap_table, gap_totals_table, layers_table,
+                           markdown_report, partitions_table, print_tables, results_table, size_str,
+                           solve_table)
 from mapper.solvers.enumerate import enumerate_layer, space_size
 from mapper.solvers.cpsat import solve_layer
 from mapper.space import (Mapping, check_structure, core_splits, loop_nest, package_splits,
@@ -260,6 +264,16 @@ def positive_int(text: str) -> int:
     return v
 
 
+def positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = -1.0
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got '{text}'")
+    return v
+
+
 def seed_int(text: str) -> int:
     v = int(text)
     if v < 0:
@@ -399,6 +413,148 @@ def cmd_gap(args) -> int:
     return 0
 
 
+def codesign_layers(args) -> tuple[list[Layer], str]:
+    """The layers of every model named (or of --layer), for one workload total."""
+    if args.layer and args.models:
+        raise UsageError(f"give models ({' '.join(args.models)}) or --layer, not both.")
+    if args.layer:
+        return expand_groups(parse_layer_spec(args.layer)), "layer"
+    if not args.models:
+        raise UsageError("give one or more models (zoo names, layer-list YAMLs or file.py:Class), "
+                         "e.g. `mapper codesign resnet50 vgg16 --macs 2048`, or --layer.")
+    layers = []
+    for name in args.models:
+        wl = load_workload(name, args.resolution)
+        layers += [dataclasses.replace(L, name=f"{wl.model}/{L.name}") for L in wl.layers]
+    return layers, " + ".join(args.models) + f" @ {args.resolution}"
+
+
+def design_row(d: codesign.Design, status: str) -> dict:
+    return d.to_dict() | {"status": status}
+
+
+def codesign_hardware(d: codesign.Design, tech) -> Hardware:
+    return codesign.make_hardware(d.alloc, d.sizes, tech, codesign.DEFAULT_BITS)
+
+
+def cmd_codesign(args) -> int:
+    layers, label = codesign_layers(args)
+    space = load_design_space(args.space)
+    if space["tech"] is None:
+        raise UsageError(f"{space['path']}: the design space names no technology. Add "
+                         "`tech: tech-16nm.yaml` (a technology YAML beside it) at the top level.")
+    try:
+        steps = codesign.proportional_sizes if args.memory == "proportional" else codesign.steps_of(space)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    tech = space["tech"]
+    if not codesign.allocations(space["compute"], args.macs):
+        c = space["compute"]
+        raise UsageError(f"--macs {args.macs}: no (chiplets, cores, lanes, vector) of {space['path']} "
+                         f"multiplies to {args.macs} (chiplets {c['chiplets']}, cores {c['cores']}, lanes "
+                         f"{c['lanes']}, vector {c['vector']}). Give a budget they can make, e.g. 2048.")
+    status_line = None if args.json else Console(stderr=True).status("co-design: starting")
+    priced = 0
+
+    def progress(d: codesign.Design) -> None:
+        nonlocal priced
+        priced += 1
+        if status_line is not None:
+            status_line.update(f"co-design: {priced} designs priced, last {d.alloc.label}")
+
+    with status_line or contextlib.nullcontext():
+        res = codesign.codesign(layers, args.macs, space["compute"], steps, tech, area_mm2=args.chiplet_area,
+                                objective=args.objective, space=args.mapping_space, time_limit=args.time_limit,
+                                layer_time_limit=args.layer_time_limit, workers=args.workers, on_design=progress)
+    per_count = [design_row(d, res.status) for d in res.per_chiplet_count.values()]
+    best = None
+    if res.best is not None:
+        best = design_row(res.best, res.status) | {
+            "hardware": hardware_to_dict(codesign_hardware(res.best, tech)), "bound": res.bound}
+    obj = {"workload": label, "macs": args.macs, "chiplet_area_mm2": args.chiplet_area,
+           "objective": args.objective, "memory": args.memory, "mapping_space": args.mapping_space,
+           "design_space": space["path"],
+           "status": res.status, "note": res.note, "best": best, "per_chiplet_count": per_count,
+           "points": res.points, "solves": res.solves, "wall_s": round(res.wall_s, 3)}
+    if args.out:
+        write_codesign_outputs(Path(args.out), res, tech, obj, quiet=args.json)
+    if args.json:
+        print(json.dumps(obj, indent=1))
+    else:
+        print_codesign(obj, res, label)
+    if res.note == "interrupted":
+        return 130
+    if res.best is None and res.status != "INFEASIBLE":
+        print(f"mapper codesign: no design was fully evaluated ({res.note}). Fix: raise --time-limit "
+              "(or --layer-time-limit).", file=sys.stderr)
+        return 1
+    if res.best is None:
+        raise Unmappable(f"no design of {space['path']} with {args.macs} MACs"
+                         + (f" and a chiplet area of at most {args.chiplet_area} mm²" if args.chiplet_area else "")
+                         + " maps every layer. Fix: raise --chiplet-area, widen the memory steps in the design "
+                         "space, or change --macs.")
+    return 0
+
+
+def objective_str(value: int | None, objective: str) -> str:
+    """A value in the objective's integer units (fJ, cycles, fJ x cycles) for people."""
+    if value is None:
+        return "none"
+    return {"energy": energy_str(value / 1000), "latency": f"{value:,} cycles",
+            "edp": f"{value / 1000:.4g} pJ·cycles"}[objective]
+
+
+def print_codesign(obj: dict, res, label: str) -> None:
+    area = f", chiplet area <= {obj['chiplet_area_mm2']} mm²" if obj["chiplet_area_mm2"] else ""
+    print_tables(codesign_table(f"{label}: {obj['macs']} MACs{area}", obj["per_chiplet_count"],
+                                obj["objective"]))
+    b = obj["best"]
+    if b is not None:
+        m = b["memory_bytes"]
+        print(f"best ({obj['objective']}, {res.status}): {b['allocation']} (chiplets-cores-lanes-vector), "
+              + ", ".join(f"{k.upper().replace('_', '-')} {size_str(v)}" for k, v in m.items())
+              + f" | {energy_str(b['energy_pj'])}, {b['latency_cycles']:,} cycles, {b['area_mm2']:.3f} mm²"
+              + ("" if res.status == "OPTIMAL" else f" | bound {objective_str(b['bound'], obj['objective'])}"))
+    p = obj["points"]
+    print(f"designs: {p['considered']:,} considered ({p['allocations']} compute allocations), "
+          f"{p['invalid_rules']:,} invalid, {p['over_area']:,} over the area, {p['valid']:,} valid: "
+          f"{p['evaluated']:,} evaluated, {p['pruned']:,} pruned by bounds, {p['infeasible']:,} unmappable"
+          + (f", {p['unresolved']:,} unresolved" if p["unresolved"] else "")
+          + f" | {obj['solves']:,} layer solves, {obj['wall_s']} s" + (f" | {res.note}" if res.note else ""))
+
+
+def write_codesign_outputs(out: Path, res, tech, obj: dict, quiet: bool) -> None:
+    """best.yaml (and best-<n>chiplets.yaml) that `mapper solve --hw` reads unchanged, the
+    evaluated designs as JSON, and their scatter (PNG and SVG)."""
+    from mapper import plots  # matplotlib loads only when plots are asked for
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        files = []
+        for n, d in res.per_chiplet_count.items():
+            files.append(out / f"best-{n}chiplets.yaml")
+            files[-1].write_text(hardware_yaml(codesign_hardware(d, tech), obj))
+        if res.best is not None:
+            files.append(out / "best.yaml")
+            files[-1].write_text(hardware_yaml(codesign_hardware(res.best, tech), obj))
+        rows = [d.to_dict() for d in res.designs]
+        files.append(out / "designs.json")
+        files[-1].write_text(json.dumps(rows, indent=1))
+        if rows:
+            files += plots.design_scatter(rows, obj["best"], f"{obj['workload']}: every evaluated design "
+                                          f"({obj['macs']} MACs)", out / "designs")
+    except OSError as e:
+        raise UsageError(f"--out {out}: cannot write ({e.strerror}). Give a writable directory.") from None
+    if not quiet:
+        print("written: " + ", ".join(str(f) for f in files))
+
+
+def hardware_yaml(hw: Hardware, obj: dict) -> str:
+    head = (f"# Chosen by `mapper codesign` for {obj['workload']} ({obj['macs']} MACs, objective "
+            f"{obj['objective']}, chiplet area <= {obj['chiplet_area_mm2']} mm²).\n"
+            "# Read it with `mapper solve MODEL --hw THIS_FILE`.\n")
+    return head + yaml.safe_dump(hardware_to_dict(hw), sort_keys=False)
+
+
 def cmd_hardware(args) -> int:
     """The spec as YAML that `load_hardware` accepts back, derived figures as comments."""
     hw = get_hardware(args)
@@ -491,6 +647,33 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--csv", help="also write one row per layer and method as CSV to this path")
     sp.add_argument("--plots", metavar="DIR", help="also write figures (PNG and SVG) to this directory")
     sp.set_defaults(func=cmd_gap)
+
+    sp = sub.add_parser("codesign", help="the hardware (compute and buffer sizes) that minimises "
+                        "energy, latency or EDP under a MAC and chiplet-area budget")
+    sp.add_argument("models", nargs="*", help="one or more models (zoo names, layer-list YAMLs, file.py:Class); "
+                    "their layers are optimised together")
+    sp.add_argument("--layer", help="one layer instead of models, as in `solve`")
+    sp.add_argument("--resolution", type=int, default=224, help="input resolution (default 224)")
+    sp.add_argument("--macs", type=positive_int, required=True, help="MAC budget: N_P x N_C x L x P")
+    sp.add_argument("--chiplet-area", type=positive_float, help="chiplet area budget in mm² (default: none)")
+    sp.add_argument("--objective", choices=codesign.OBJECTIVES, default="energy",
+                    help="energy (default), latency, or edp (bounded: docs/codesign.md)")
+    sp.add_argument("--space", default="table2",
+                    help="design space YAML (default: hardware/table2.yaml, NN-Baton Table II)")
+    sp.add_argument("--memory", choices=("grid", "proportional"), default="grid",
+                    help="grid: search the buffer sizes of the design space (default); proportional: "
+                    "the case study's bytes per MAC for every allocation (NN-Baton Fig. 14's setup)")
+    sp.add_argument("--mapping-space", choices=("full", "template"), default="full",
+                    help="mappings each design is solved over (default full, as `solve`)")
+    sp.add_argument("--time-limit", type=float, help="seconds for the whole search; then the best design "
+                    "so far and a bound (default: run to the proof)")
+    sp.add_argument("--layer-time-limit", type=float, default=60.0, help="seconds per layer solve (default 60)")
+    sp.add_argument("--workers", type=positive_int, default=None,
+                    help="CP-SAT workers (default: $MAPPER_WORKERS or the core count)")
+    sp.add_argument("--out", metavar="DIR", help="write best.yaml, best-<n>chiplets.yaml, designs.json and "
+                    "the designs scatter (PNG, SVG) here")
+    sp.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
+    sp.set_defaults(func=cmd_codesign)
 
     sp = sub.add_parser("hardware", help="show a hardware spec with its area and energies")
     sp.add_argument("hw", help="hardware YAML (path or bundled name)")

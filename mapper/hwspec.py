@@ -83,18 +83,22 @@ class Hardware:
         }
 
     def chiplet_area_mm2(self) -> float:
-        """Chiplet area: MACs + SRAM macros + O-L1 registers + one D2D PHY (if N_P > 1).
-
-        O-L1 is a register file; with no published RF area we use the SRAM line
-        (an assumption, labelled in the technology YAML).
-        """
-        t = self.tech
-        core = (self.lanes * self.vector * t.mac_area_um2
-                + t.sram_area_um2(self.a_l1) + t.sram_area_um2(self.w_l1)
-                + t.sram_area_um2(self.o_l1))
-        chiplet = self.n_cores * core + t.sram_area_um2(self.a_l2) + t.sram_area_um2(self.o_l2)
-        phy = t.d2d_phy_area_mm2 if self.n_chiplets > 1 else 0.0
-        return chiplet / 1e6 + phy
+        return chiplet_area_mm2(self.tech, self.n_chiplets, self.n_cores, self.lanes * self.vector,
+                                {b: getattr(self, b) for b in ("o_l1", "a_l1", "w_l1", "a_l2", "o_l2")})
 
     def package_area_mm2(self) -> float:
         return self.n_chiplets * self.chiplet_area_mm2()
+
+
+def chiplet_area_mm2(tech: Tech, n_chiplets: int, n_cores: int, core_macs: int, sizes: dict):
+    """Chiplet area: MACs + SRAM macros + O-L1 registers + one D2D PHY (if N_P > 1).
+    `sizes` (bytes per buffer) may be numpy arrays: co-design prices a grid at once.
+
+    O-L1 is a register file; with no published RF area we use the SRAM line for it (an
+    assumption, labelled in the technology YAML).
+    """
+    def sram(b):
+        return tech.sram_area_um2_per_kb * sizes[b] / 1024 + tech.sram_macro_area_um2
+    core = core_macs * tech.mac_area_um2 + sram("a_l1") + sram("w_l1") + sram("o_l1")
+    chiplet = n_cores * core + sram("a_l2") + sram("o_l2")
+    return chiplet / 1e6 + (tech.d2d_phy_area_mm2 if n_chiplets > 1 else 0.0)

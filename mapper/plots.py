@@ -1,8 +1,11 @@
-"""Figures of `mapper gap` (matplotlib, written to files; no display needed).
+"""Figures of `mapper gap` and `mapper codesign` (matplotlib, written to files; no
+display needed).
 
 * per layer: the energy breakdown of the optimum beside one method, normalised to the
   larger of the two (NN-Baton Fig. 12 compares Simba and NN-Baton this way);
-* per model: every method's total energy normalised to the optimum (Fig. 13).
+* per model: every method's total energy normalised to the optimum (Fig. 13);
+* co-design: every evaluated design, energy vs delay and EDP vs area, coloured by
+  chiplet count (Fig. 15).
 """
 from __future__ import annotations
 
@@ -57,6 +60,28 @@ def model_totals(total: dict, title: str, stem: Path) -> list[Path]:
     ax.set_ylabel("model energy / optimum")
     ax.set_title(title, fontsize=9)
     ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    return _save(fig, stem)
+
+
+def design_scatter(designs: list[dict], best: dict | None, title: str, stem: Path) -> list[Path]:
+    """Two panels over the evaluated designs (`Design.to_dict` rows): energy vs delay
+    and EDP vs chiplet area, one colour per chiplet count, the best design circled."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    panels = (("latency_cycles", "energy_pj", "delay (cycles)", "energy (pJ)"),
+              ("area_mm2", "edp", "chiplet area (mm²)", "EDP (pJ × cycles)"))
+    counts = sorted({d["chiplets"] for d in designs})
+    for ax, (x, y, xl, yl) in zip(axes, panels):
+        for i, n in enumerate(counts):
+            pts = [d for d in designs if d["chiplets"] == n]
+            ax.scatter([d[x] for d in pts], [d[y] for d in pts], s=14, color=COLORS[i % len(COLORS)],
+                       label=f"{n} chiplet{'s' if n > 1 else ''}", alpha=0.8)
+        if best is not None:
+            ax.scatter([best[x]], [best[y]], s=120, facecolors="none", edgecolors="black", label="best")
+        ax.set_xlabel(xl)
+        ax.set_ylabel(yl)
+        ax.set_yscale("log")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
     return _save(fig, stem)
 
 

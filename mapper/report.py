@@ -208,7 +208,8 @@ def gap_csv(rows: list[dict], method_list: list[str]) -> str:
     return out.getvalue()
 
 
-def _kb(n: int) -> str:
+def size_str(n: int) -> str:
+    """Bytes as KB when at least 1 KB (1.5625 KB stays exact)."""
     return f"{n / 1024:g} KB" if n >= 1024 else f"{n} B"
 
 
@@ -221,7 +222,8 @@ def codesign_table(title: str, rows: list[dict], objective: str) -> Table:
         t.add_column(col, justify="left" if col == "N_P-N_C-L-P" else "right")
     for r in rows:
         m = r["memory_bytes"]
-        t.add_row(str(r["chiplets"]), r["allocation"], *(_kb(m[b]) for b in ("o_l1", "a_l1", "w_l1", "a_l2", "o_l2")),
+        t.add_row(str(r["chiplets"]), r["allocation"],
+                  *(size_str(m[b]) for b in ("o_l1", "a_l1", "w_l1", "a_l2", "o_l2")),
                   f"{r['area_mm2']:.3f} mm²", energy_str(r["energy_pj"]), f"{r['latency_cycles']:,}",
                   f"{r['edp']:.4g}", r["status"])
     return t

@@ -21,6 +21,7 @@ import yaml
 import mapper.cli as cli
 from mapper.cost import LEVELS
 from mapper.dataflows import NAMED
+from mapper.hardware import load_hardware
 from mapper.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -633,3 +634,56 @@ def test_gap_table_and_bad_baselines(capsys):
     assert code == 0 and "model totals" in out and "greedy" in out
     code, out, err = run(capsys, "gap", "--layer", TINY, "--hw", HW, "--baselines", "annealing")
     assert code == 2 and "--baselines" in err and "random:N" in err and "Traceback" not in err
+
+
+SMALL_SPACE = """
+name: small
+tech: {tech}
+compute:
+  chiplets: [1, 2]
+  cores: [1, 2]
+  lanes: [2, 4]
+  vector: [4, 8]
+memory:
+  o_l1: {{min: 24B, max: 96B, steps: [24B, 96B]}}
+  a_l1: {{min: 64B, max: 256B, steps: [64B, 256B]}}
+  w_l1: {{min: 128B, max: 512B, steps: [128B, 512B]}}
+  a_l2: {{min: 256B, max: 1KB, steps: [256B, 1KB]}}
+  o_l2: {{min: 128B, max: 512B}}
+"""
+
+
+def test_codesign_json_and_outputs(capsys, tmp_path):
+    space = tmp_path / "space.yaml"
+    space.write_text(SMALL_SPACE.format(tech=ROOT / "hardware" / "tech-16nm.yaml"))
+    out = tmp_path / "out"
+    d = run_json(capsys, "codesign", "--layer", TINY, "--macs", 64, "--space", space, "--out", out, "--workers", 1)
+    assert d["status"] == "OPTIMAL" and d["best"]["status"] == "OPTIMAL"
+    best = d["best"]
+    assert best["bound"] == best["value"] and best["energy_pj"] * 1000 == best["value"]
+    assert {"considered", "valid", "pruned", "evaluated"} <= set(d["points"])
+    assert min(r["energy_pj"] for r in d["per_chiplet_count"]) == best["energy_pj"]
+    assert best["chiplets"] * best["cores"] * best["lanes"] * best["vector"] == 64
+    # the winning hardware as a file that `mapper solve` accepts unchanged, with the same optimum
+    assert load_hardware(out / "best.yaml") == load_hardware_dict(best["hardware"], tmp_path)
+    solved = run_json(capsys, "solve", "--layer", TINY, "--hw", out / "best.yaml")
+    assert solved["layers"][0]["energy_pj"] == best["energy_pj"]
+    assert (out / "designs.png").read_bytes().startswith(b"\x89PNG") and (out / "designs.json").exists()
+
+
+def load_hardware_dict(d: dict, tmp_path):
+    f = tmp_path / "from-json.yaml"
+    f.write_text(yaml.safe_dump(d))
+    return load_hardware(f)
+
+
+def test_codesign_bad_input(capsys, tmp_path):
+    space = tmp_path / "space.yaml"
+    space.write_text(SMALL_SPACE.format(tech=ROOT / "hardware" / "tech-16nm.yaml"))
+    assert "--macs 63" in fails(capsys, "codesign", "--layer", TINY, "--macs", 63, "--space", space)
+    no_ol2 = tmp_path / "no-ol2.yaml"
+    no_ol2.write_text(SMALL_SPACE.format(tech=ROOT / "hardware" / "tech-16nm.yaml").split("  o_l2:")[0])
+    assert "memory.o_l2 is missing" in fails(capsys, "codesign", "--layer", TINY, "--macs", 64, "--space", no_ol2)
+    assert "not both" in fails(capsys, "codesign", "alexnet", "--layer", TINY, "--macs", 64)
+    assert "maps every layer" in fails(capsys, "codesign", "--layer", TINY, "--macs", 64, "--space", space,
+                                       "--chiplet-area", 0.01, code=3)

@@ -1,0 +1,154 @@
+"""Co-design: the branch and bound over buffer sizes equals brute force over every
+design (and every mapping, by full enumeration) on small budgets."""
+import random
+
+import numpy as np
+import pytest
+
+from mapper import codesign as CD
+from mapper.hardware import load_design_space
+from mapper.layer import Layer
+from mapper.solvers.cpsat import solve_layer
+from mapper.solvers.enumerate import enumerate_layer
+from tests.test_cost import TECH
+
+BITS = {"act_bits": 8, "weight_bits": 8, "psum_bits": 24}
+LAYERS = [Layer("c3", K=8, C=8, H=6, W=6, R=3, S=3, padding=1), Layer("pw", K=16, C=8, H=4, W=4)]
+# 64 MACs: (chiplets, cores, lanes, vector) with product 64 from these options
+COMPUTE = {"chiplets": [1, 2], "cores": [1, 2, 4], "lanes": [2, 4], "vector": [4, 8]}
+STEPS = {"o_l1": (24, 96), "a_l1": (64, 256), "w_l1": (128, 512), "a_l2": (256, 1024), "o_l2": (128, 512)}
+
+
+def test_allocations_of_table2():
+    """2,048 = 2^11 MACs with P, L in 2^1..2^4 and N_C in 2^0..2^4: exponents c + l + v =
+    11 - log2(N_P). One chiplet: (4,3,4), (4,4,3), (3,4,4) = 3 (NN-Baton Sec. VI-B-1 also
+    counts three); two: 6; four: 10; eight: 13."""
+    compute = load_design_space("table2")["compute"]
+    allocs = CD.allocations(compute, 2048)
+    assert [sum(a.chiplets == n for a in allocs) for n in (1, 2, 4, 8)] == [3, 6, 10, 13]
+    assert all(a.chiplets * a.cores * a.lanes * a.vector == 2048 for a in allocs)
+    assert "4-4-16-8" in {a.label for a in allocs}
+    assert "2-8-16-16" in {a.label for a in CD.allocations(compute, 4096)}
+
+
+def test_area_over_arrays_equals_the_hardware_method():
+    rng = random.Random(3)
+    alloc = CD.Allocation(2, 4, 4, 8)
+    masks = CD.grid_masks(alloc, STEPS, TECH, BITS, None)
+    for _ in range(10):
+        idx = tuple(rng.randrange(len(STEPS[b])) for b in CD.BUFFERS)
+        sizes = {b: STEPS[b][i] for b, i in zip(CD.BUFFERS, idx)}
+        hw = CD.make_hardware(alloc, sizes, TECH, BITS)
+        assert masks["area_mm2"][idx] == pytest.approx(hw.chiplet_area_mm2(), rel=1e-12)
+
+
+def test_validity_rules():
+    """A-L1 above A-L2 is skipped (NN-Baton Sec. VI-B-2), as is an O-L1 below one output
+    pixel's partial sums (4 lanes x 3 B = 12 B <= 24 B here: all O-L1 steps pass)."""
+    steps = dict(STEPS, a_l1=(64, 2048))
+    m = CD.grid_masks(CD.Allocation(1, 2, 4, 8), steps, TECH, BITS, None)
+    a_l1 = np.array(steps["a_l1"])[None, :, None, None, None]
+    a_l2 = np.array(steps["a_l2"])[None, None, None, :, None]
+    assert (m["rules"] == np.broadcast_to(a_l1 <= a_l2, m["rules"].shape)).all()
+    wide = CD.grid_masks(CD.Allocation(1, 1, 16, 4), dict(STEPS, o_l1=(24, 48)), TECH, BITS, None)
+    assert not wide["rules"][0].any() and wide["rules"][1].any()  # 16 lanes x 3 B = 48 B
+
+
+def test_priced_hardware_charges_the_smaller_sizes():
+    alloc, big = CD.Allocation(1, 1, 4, 8), {"o_l1": 96, "a_l1": 256, "w_l1": 512, "a_l2": 1024, "o_l2": 512}
+    small = {"o_l1": 24, "a_l1": 64, "w_l1": 128, "a_l2": 256, "o_l2": 128}
+    relaxed = CD.make_hardware(alloc, big, TECH, BITS, priced=small)
+    assert relaxed.capacity_bits("a_l2") == 8 * 1024
+    e, e_small = relaxed.energy_fj_per_bit(), CD.make_hardware(alloc, small, TECH, BITS).energy_fj_per_bit()
+    assert all(e[b] == e_small[b] for b in CD.SRAM)
+    assert e["dram"] == e_small["dram"] and e["o_l1"] == e_small["o_l1"]
+
+
+def exhaustive_energy(hw):
+    """Every mapping of every layer (full enumeration): the model's least energy."""
+    total = 0
+    for layer in LAYERS:
+        best = enumerate_layer(layer, hw, "full").best
+        if best is None:
+            return None
+        total += best.energy_fj
+    return total
+
+
+@pytest.mark.parametrize("area", [None, 0.087], ids=["no-area-limit", "0.087mm2"])
+def test_energy_codesign_equals_brute_force(area):
+    res = CD.codesign(LAYERS, 64, COMPUTE, STEPS, TECH, area_mm2=area, objective="energy", workers=2)
+    ref = CD.brute_force(LAYERS, 64, COMPUTE, STEPS, TECH, area, exhaustive_energy)
+    assert res.status == "OPTIMAL"
+    assert {n: d.value for n, d in res.per_chiplet_count.items()} == {n: v for n, (v, _, _) in ref.items()}
+    assert res.best.value == min(v for v, _, _ in ref.values()) == res.bound
+    p = res.points
+    assert p["evaluated"] + p["pruned"] + p["infeasible"] == p["valid"]
+    assert p["valid"] + p["invalid_rules"] + p["over_area"] == p["considered"]
+    assert p["evaluated"] < p["valid"]  # the bounds pruned something
+    if area is not None:
+        assert p["over_area"] > 0 and all(d.area_mm2 <= area for d in res.designs)
+        assert set(res.per_chiplet_count) == {1}  # every two-chiplet design is above 0.41 mm2
+
+
+def solved_total(objective):
+    def value(hw):
+        energy = cycles = 0
+        for layer in LAYERS:
+            main = solve_layer(layer, hw, "full", workers=2,
+                               objective="latency" if objective == "latency" else "energy")
+            if main.best is None:
+                return None
+            energy, cycles = energy + main.best.energy_fj, cycles + main.best.cycles
+        return {"latency": cycles, "edp": energy * cycles}[objective]
+    return value
+
+
+@pytest.mark.parametrize("objective", ["latency", "edp"])
+def test_latency_and_edp_codesign_equal_brute_force(objective):
+    """Latency is exact; EDP is the energy-optimal mappings' EDP (docs/codesign.md), and
+    the search over designs must find the least of it."""
+    compute = dict(COMPUTE, cores=[2])  # 1-2-4-8, 2-2-2-8, 2-2-4-4: 96 designs
+    res = CD.codesign(LAYERS, 64, compute, STEPS, TECH, objective=objective, workers=2)
+    ref = CD.brute_force(LAYERS, 64, compute, STEPS, TECH, None, solved_total(objective))
+    assert {n: d.value for n, d in res.per_chiplet_count.items()} == {n: v for n, (v, _, _) in ref.items()}
+    assert res.bound <= res.best.value
+    if objective == "latency":
+        assert res.status == "OPTIMAL" and res.bound == res.best.value
+
+
+def test_no_valid_design():
+    res = CD.codesign(LAYERS, 64, COMPUTE, STEPS, TECH, area_mm2=0.01)
+    assert res.status == "INFEASIBLE" and res.best is None and res.points["valid"] == 0
+
+
+def test_proportional_sizes_give_back_the_case_study():
+    """The case study (4-8-8-8) is where the per-MAC ratios come from (NN-Baton Sec. VI-A-1)."""
+    sizes = CD.proportional_sizes(CD.Allocation(4, 8, 8, 8))
+    assert sizes == {"o_l1": (1536,), "a_l1": (800,), "w_l1": (18432,), "a_l2": (65536,), "o_l2": (32768,)}
+    # 2-8-16-8: per-core buffers double (128 MACs a core), per-chiplet ones double again (1,024 a chiplet)
+    assert CD.proportional_sizes(CD.Allocation(2, 8, 16, 8))["a_l2"] == (131072,)
+
+
+def test_ctrl_c_keeps_what_was_solved():
+    """SIGINT mid-search returns the designs priced so far, never a traceback (CP-SAT's
+    own SIGINT handler is off, so the interrupt reaches Python)."""
+    import os
+    import signal
+    import threading
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        res = CD.codesign(LAYERS, 64, COMPUTE, STEPS, TECH, objective="edp", workers=2)
+    finally:
+        timer.cancel()
+    assert res.note == "interrupted" and res.status in ("FEASIBLE", "UNKNOWN")
+    assert res.points["evaluated"] == len(res.designs)
+
+
+def test_same_answer_for_any_number_of_workers():
+    """Layer solves run side by side; the search order and every solve are deterministic."""
+    one = CD.codesign(LAYERS, 64, COMPUTE, STEPS, TECH, objective="energy", workers=1)
+    two = CD.codesign(LAYERS, 64, COMPUTE, STEPS, TECH, objective="energy", workers=2)
+    assert [d.to_dict() for d in one.designs] == [d.to_dict() for d in two.designs]
+    assert one.points == two.points and one.solves == two.solves
