@@ -97,8 +97,7 @@ def chiplet_area_mm2(tech: Tech, n_chiplets: int, n_cores: int, core_macs: int, 
     O-L1 is a register file; with no published RF area we use the SRAM line for it (an
     assumption, labelled in the technology YAML).
     """
-    def sram(b):
-        return tech.sram_area_um2_per_kb * sizes[b] / 1024 + tech.sram_macro_area_um2
-    core = core_macs * tech.mac_area_um2 + sram("a_l1") + sram("w_l1") + sram("o_l1")
-    chiplet = n_cores * core + sram("a_l2") + sram("o_l2")
+    sram = {b: tech.sram_area_um2(size) for b, size in sizes.items()}
+    core = core_macs * tech.mac_area_um2 + sram["a_l1"] + sram["w_l1"] + sram["o_l1"]
+    chiplet = n_cores * core + sram["a_l2"] + sram["o_l2"]
     return chiplet / 1e6 + (tech.d2d_phy_area_mm2 if n_chiplets > 1 else 0.0)

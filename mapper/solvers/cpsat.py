@@ -622,8 +622,8 @@ def _solver(seconds: float, workers: int | None) -> cp_model.CpSolver:
     solver.parameters.num_workers = workers or default_workers()
     solver.parameters.linearization_level = 2
     solver.parameters.cp_model_probing_level = 0  # pruned models are small: probing costs more than it saves
-    # Ctrl-C is Python's: CP-SAT's own handler ends the process without letting the
-    # caller keep what it solved (mapper codesign/solve report the best so far)
+    # Ctrl-C is Python's: CP-SAT's own handler ends the whole process, so a caller
+    # could not keep what it solved (mapper codesign reports the best design so far)
     solver.parameters.catch_sigint_signal = False
     return solver
 
