@@ -466,7 +466,7 @@ def cmd_codesign(args) -> int:
         res = codesign.codesign(layers, args.macs, space["compute"], steps, tech, area_mm2=args.chiplet_area,
                                 objective=args.objective, space=args.mapping_space, time_limit=args.time_limit,
                                 layer_time_limit=args.layer_time_limit, workers=args.workers, on_design=progress)
-    per_count = [design_row(d, res.status) for d in res.per_chiplet_count.values()]
+    per_count = [design_row(d, res.count_status[n]) for n, d in res.per_chiplet_count.items()]
     best = None
     if res.best is not None:
         best = design_row(res.best, res.status) | {
@@ -482,7 +482,7 @@ def cmd_codesign(args) -> int:
         print(json.dumps(obj, indent=1))
     else:
         print_codesign(obj, res, label)
-    if res.note == "interrupted":
+    if res.note.startswith("interrupted"):
         return 130
     if res.best is None and res.status != "INFEASIBLE":
         print(f"mapper codesign: no design was fully evaluated ({res.note}). Fix: raise --time-limit "

@@ -287,18 +287,23 @@ class Design:
 class Result:
     best: Design | None
     per_chiplet_count: dict[int, Design]
-    status: str  # OPTIMAL: every box closed; FEASIBLE: time limit (see bound); INFEASIBLE
+    status: str  # OPTIMAL: nothing left can beat `best`; FEASIBLE: stopped early (see bound); INFEASIBLE
     bound: int | None  # proven lower bound on the best value over every valid design
     points: dict[str, int]
     designs: list[Design]
     solves: int
     wall_s: float
     note: str = ""
+    count_status: dict[int, str] = field(default_factory=dict)  # per chiplet count, as `status`
 
 
 @dataclass(order=True)
 class _Box:
+    """Taken lowest bound first; among equal bounds, the smallest possible area first, so
+    the smallest of equally good designs is found before its ties (which it then prunes)."""
+
     bound: float
+    least_area: float
     seq: int
     alloc_i: int = field(compare=False)
     ranges: tuple = field(compare=False)  # per buffer (lo, hi) step indices, inclusive
@@ -356,7 +361,11 @@ class _Search:
             self.points["valid"] += int(m["valid"].sum())
             root = _shrink(m["valid"], tuple((0, len(st[b]) - 1) for b in BUFFERS))
             if root is not None:
-                heapq.heappush(self.heap, _Box(float("-inf"), next(self.seq), i, root))
+                self.push(float("-inf"), i, root)
+
+    def push(self, bound: float, alloc_i: int, ranges: tuple) -> None:
+        area = design_area(self.allocs[alloc_i], self.sizes_at(alloc_i, ranges, 0), self.tech)
+        heapq.heappush(self.heap, _Box(bound, float(area), next(self.seq), alloc_i, ranges))
 
     def sizes_at(self, alloc_i: int, ranges: tuple, end: int) -> dict[str, int]:
         return {b: self.steps[alloc_i][b][r[end]] for b, r in zip(BUFFERS, ranges)}
@@ -368,8 +377,7 @@ class _Search:
         best = self.incumbent.get(alloc.chiplets)
         if best is None or bound < best.value:
             return False
-        smallest = self.sizes_at(box.alloc_i, box.ranges, 0)
-        return bound > best.value or design_area(alloc, smallest, self.tech) >= best.area_mm2
+        return bound > best.value or box.least_area >= best.area_mm2
 
     def step(self, box: _Box) -> None:
         """Prune, evaluate, or split one box."""
@@ -394,7 +402,7 @@ class _Search:
             for child in _split(box.ranges):
                 child = _shrink(valid, child)
                 if child is not None:
-                    heapq.heappush(self.heap, _Box(ev.bound, next(self.seq), box.alloc_i, child))
+                    self.push(ev.bound, box.alloc_i, child)
 
     def record(self, d: Design) -> None:
         self.points["evaluated"] += 1
@@ -407,21 +415,31 @@ class _Search:
             self.incumbent[d.alloc.chiplets] = d
 
     def result(self, wall: float, note: str) -> Result:
+        """The best design (overall and per chiplet count), each with its proof status:
+        OPTIMAL when no open box and no priced design can beat its value."""
         best = min(self.incumbent.values(), key=lambda d: (d.value, d.area_mm2), default=None)
         per_count = dict(sorted(self.incumbent.items()))
-        left = [b.bound for b in self.heap]
-        if left or self.unresolved:  # stopped early, or a layer without a proof: bound what is left
-            bound = None if self.unresolved else min([*left, *self.leaf_bounds, *([best.value] if best else [])])
-            bound = None if bound == float("-inf") else bound  # a box never bounded
-            note = note or "some layer solves ended without a mapping"
-            return Result(best, per_count, "FEASIBLE" if best else "UNKNOWN", bound, self.points,
-                          self.designs, self.book.solves, wall, note)
+        if self.unresolved:  # a layer solve ended without a mapping: nothing is proven
+            return Result(best, per_count, "FEASIBLE" if best else "UNKNOWN", None, self.points, self.designs,
+                          self.book.solves, wall, note or "some layer solves ended without a mapping",
+                          {n: "FEASIBLE" for n in per_count})
         if best is None:
-            return Result(None, {}, "INFEASIBLE", None, self.points, self.designs, self.book.solves, wall,
-                          "no valid design maps every layer")
-        bound = min(best.value, *self.leaf_bounds)
-        return Result(best, per_count, "OPTIMAL" if bound >= best.value else "FEASIBLE", bound, self.points,
-                      self.designs, self.book.solves, wall, note)
+            status = "UNKNOWN" if self.heap else "INFEASIBLE"
+            return Result(None, {}, status, None, self.points, self.designs, self.book.solves, wall,
+                          note or "no valid design maps every layer")
+
+        def bound_of(chiplets: int | None) -> float:
+            mine = [b.bound for b in self.heap if chiplets in (None, self.allocs[b.alloc_i].chiplets)]
+            mine += [d.bound for d in self.designs if chiplets in (None, d.alloc.chiplets)]
+            return min(mine)
+
+        bound = min(bound_of(None), best.value)
+        status = {n: "OPTIMAL" if bound_of(n) >= d.value else "FEASIBLE" for n, d in per_count.items()}
+        if self.heap and bound >= best.value:  # stopped early, but only ties are left open
+            note += "; the best value is proven, designs as good with a smaller chiplet may remain"
+        return Result(best, per_count, "OPTIMAL" if bound >= best.value else "FEASIBLE",
+                      None if bound == float("-inf") else bound, self.points, self.designs, self.book.solves,
+                      wall, note, status)
 
 
 def codesign(layers: list[Layer], macs: int, compute: dict[str, list[int]],

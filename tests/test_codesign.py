@@ -82,6 +82,7 @@ def test_energy_codesign_equals_brute_force(area):
     assert res.status == "OPTIMAL"
     assert {n: d.value for n, d in res.per_chiplet_count.items()} == {n: v for n, (v, _, _) in ref.items()}
     assert res.best.value == min(v for v, _, _ in ref.values()) == res.bound
+    assert set(res.count_status.values()) == {"OPTIMAL"}
     p = res.points
     assert p["evaluated"] + p["pruned"] + p["infeasible"] == p["valid"]
     assert p["valid"] + p["invalid_rules"] + p["over_area"] == p["considered"]
@@ -142,7 +143,7 @@ def test_ctrl_c_keeps_what_was_solved():
         res = CD.codesign(LAYERS, 64, COMPUTE, STEPS, TECH, objective="edp", workers=2)
     finally:
         timer.cancel()
-    assert res.note == "interrupted" and res.status in ("FEASIBLE", "UNKNOWN")
+    assert res.note.startswith("interrupted") and res.status != "INFEASIBLE"
     assert res.points["evaluated"] == len(res.designs)
 
 
