@@ -491,8 +491,8 @@ def cmd_codesign(args) -> int:
     if res.best is None:
         raise Unmappable(f"no design of {space['path']} with {args.macs} MACs"
                          + (f" and a chiplet area of at most {args.chiplet_area} mm²" if args.chiplet_area else "")
-                         + " maps every layer. Fix: raise --chiplet-area, widen the memory steps in the design "
-                         "space, or change --macs.")
+                         + f" maps every layer: {res.note}. Fix: raise --chiplet-area, widen the memory steps "
+                         "in the design space, or change --macs.")
     return 0
 
 

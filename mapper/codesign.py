@@ -23,11 +23,11 @@ import signal
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from math import ceil
 from typing import Callable
 
 import numpy as np
 
+from mapper.hardware import least_buffer_bytes
 from mapper.hwspec import Hardware, Tech, chiplet_area_mm2
 from mapper.layer import Layer
 from mapper.solvers.cpsat import default_workers, solve_layer
@@ -124,16 +124,6 @@ def steps_for(steps, alloc: Allocation) -> dict[str, tuple[int, ...]]:
 
 
 # ------------------------------------------------------------------ which designs are valid
-def least_sizes(alloc: Allocation, bits: dict[str, int]) -> dict[str, int]:
-    """The smallest unit every layer needs in each buffer (bytes), as `mapper.hardware`
-    checks for a hardware file: one output pixel's partial sums in O-L1, one weight per
-    lane in W-L1, one activation in A-L1, A-L2 and O-L2."""
-    act = ceil(bits["act_bits"] / 8)
-    return {"o_l1": ceil(alloc.lanes * bits["psum_bits"] / 8),
-            "w_l1": ceil(alloc.lanes * bits["weight_bits"] / 8),
-            "a_l1": act, "a_l2": act, "o_l2": act}
-
-
 def grid_masks(alloc: Allocation, steps: dict[str, tuple[int, ...]], tech: Tech, bits: dict[str, int],
                area_mm2: float | None) -> dict[str, np.ndarray]:
     """Boolean arrays over the size grid (axes in BUFFERS order): 'rules' (the design
@@ -141,7 +131,7 @@ def grid_masks(alloc: Allocation, steps: dict[str, tuple[int, ...]], tech: Tech,
     (chiplet area within the budget) and 'valid' (both)."""
     axes = np.meshgrid(*[np.array(steps[b], dtype=np.int64) for b in BUFFERS], indexing="ij")
     size = dict(zip(BUFFERS, axes))
-    least = least_sizes(alloc, bits)
+    least = least_buffer_bytes(alloc.lanes, **bits)
     rules = np.ones(axes[0].shape, dtype=bool)
     for b in BUFFERS:
         rules &= size[b] >= least[b]
@@ -352,6 +342,7 @@ class _Search:
         self.designs: list[Design] = []
         self.leaf_bounds: list[int] = []
         self.unresolved = 0
+        self.why_unmappable: str | None = None  # the first layer found to fit no design of a box
         for i, (a, st) in enumerate(zip(allocs, self.steps)):
             m = grid_masks(a, st, tech, bits, area_mm2)
             self.masks.append(m["valid"])
@@ -391,6 +382,7 @@ class _Search:
                                 self.objective)
         if ev.value is None:  # proven unmappable, or a solve ended without any mapping
             self.unresolved += not ev.infeasible
+            self.why_unmappable = self.why_unmappable or ev.reason
             self.points["infeasible" if ev.infeasible else "unresolved"] += _count(valid, box.ranges)
             return
         if leaf:
@@ -425,8 +417,9 @@ class _Search:
                           {n: "FEASIBLE" for n in per_count})
         if best is None:
             status = "UNKNOWN" if self.heap else "INFEASIBLE"
+            why = f" (e.g. {self.why_unmappable})" if self.why_unmappable else ""
             return Result(None, {}, status, None, self.points, self.designs, self.book.solves, wall,
-                          note or "no valid design maps every layer")
+                          note or f"no valid design maps every layer{why}")
 
         def bound_of(chiplets: int | None) -> float:
             mine = [b.bound for b in self.heap if chiplets in (None, self.allocs[b.alloc_i].chiplets)]
@@ -476,14 +469,13 @@ def brute_force(layers: list[Layer], macs: int, compute: dict[str, list[int]],
                 evaluate_design) -> dict[int, tuple[float, Allocation, dict]]:
     """Every valid design, each priced by `evaluate_design(hw) -> value | None`: the
     reference the tests hold the branch and bound to. Returns chiplets -> best."""
-    bits = DEFAULT_BITS
     out: dict[int, tuple[float, Allocation, dict]] = {}
     for a in allocations(compute, macs):
         st = steps_for(steps, a)
-        valid = grid_masks(a, st, tech, bits, area_mm2)["valid"]
+        valid = grid_masks(a, st, tech, DEFAULT_BITS, area_mm2)["valid"]
         for idx in zip(*np.nonzero(valid)):
             sizes = {b: st[b][i] for b, i in zip(BUFFERS, idx)}
-            v = evaluate_design(make_hardware(a, sizes, tech, bits))
+            v = evaluate_design(make_hardware(a, sizes, tech, DEFAULT_BITS))
             if v is not None and (a.chiplets not in out or v < out[a.chiplets][0]):
                 out[a.chiplets] = (v, a, sizes)
     return out

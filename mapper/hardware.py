@@ -428,20 +428,30 @@ def _line(data: dict, field: str) -> int | None:
     return sec.lines.get(key) if isinstance(sec, _Map) else None
 
 
+def least_buffer_bytes(lanes: int, act_bits: int, weight_bits: int, psum_bits: int) -> dict[str, int]:
+    """The smallest unit of work every layer needs in each buffer (bytes): one output
+    pixel's partial sums in O-L1, one weight per lane in W-L1, one activation elsewhere.
+    Checked for a hardware file here and for every co-design candidate."""
+    act = math.ceil(act_bits / 8)
+    return {"o_l1": math.ceil(lanes * psum_bits / 8), "w_l1": math.ceil(lanes * weight_bits / 8),
+            "a_l1": act, "a_l2": act, "o_l2": act}
+
+
 def _check_capacities(ctx: _Ctx, hw: Hardware, data: dict) -> None:
     """Checks true for every layer: each buffer holds at least its smallest unit of work."""
+    least = least_buffer_bytes(hw.lanes, hw.act_bits, hw.weight_bits, hw.psum_bits)
     need = [
-        ("core.o_l1", hw.o_l1, math.ceil(hw.lanes * hw.psum_bits / 8),
+        ("core.o_l1", hw.o_l1, least["o_l1"],
          f"one output pixel's {hw.lanes} partial sums ({hw.lanes} lanes x {hw.psum_bits} bits)",
          "or reduce core.lanes or bits.psum"),
-        ("core.w_l1", hw.w_l1, math.ceil(hw.lanes * hw.weight_bits / 8),
+        ("core.w_l1", hw.w_l1, least["w_l1"],
          f"one weight per lane ({hw.lanes} lanes x {hw.weight_bits} bits)",
          "or reduce core.lanes or bits.weight"),
-        ("core.a_l1", hw.a_l1, math.ceil(hw.act_bits / 8),
+        ("core.a_l1", hw.a_l1, least["a_l1"],
          f"one activation ({hw.act_bits} bits)", "or reduce bits.act"),
-        ("chiplet.a_l2", hw.a_l2, math.ceil(hw.act_bits / 8),
+        ("chiplet.a_l2", hw.a_l2, least["a_l2"],
          f"one activation ({hw.act_bits} bits)", "or reduce bits.act"),
-        ("chiplet.o_l2", hw.o_l2, math.ceil(hw.act_bits / 8),
+        ("chiplet.o_l2", hw.o_l2, least["o_l2"],
          f"one output ({hw.act_bits} bits)", "or reduce bits.act"),
     ]
     for field, have, least, unit, alt in need:
