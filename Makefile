@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test bench lint solutions clean
 
 install: $(STAMP)
 
@@ -21,6 +21,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# The committed reference results: every zoo model at 224 and 512 on both bundled
+# hardware files, solved afresh (no store), with the reports (solutions/README.md).
+solutions: install
+	$(BIN)/mapper zoo --all --hw nnbaton-case-study simba-4chiplet --resolution 224 512 --no-store --quiet --out solutions
 
 bench: install
 	$(BIN)/python bench/enumerate_zoo.py

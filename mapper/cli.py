@@ -9,6 +9,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import sys
 import time
@@ -17,17 +18,21 @@ from pathlib import Path
 import yaml
 from rich.console import Console
 
-from mapper import __version__, baselines, codesign
+from mapper import __version__, baselines, batch, codesign, zoo_report
 from mapper.cost import evaluate
 from mapper.dataflows import NAMED, best_of
 from mapper.hardware import HardwareError, find_hardware, hardware_to_dict, load_design_space, load_hardware
 from mapper.hwspec import Hardware
 from mapper.layer import Layer
-from mapper.report import (codesign_table, energy_str, gap_csv, gap_markdown, gap_table, gap_totals_table, layers_table,
-                           markdown_report, partitions_table, print_tables, results_table, size_str,
-                           solve_table)
+from mapper.pareto import Limits
+from mapper.report import (codesign_table, energy_str, expand, gap_csv, gap_markdown, gap_table, gap_totals_table,
+                           layers_table, markdown_report, partitions_table, print_tables, results_table, size_str,
+                           solve_table, store_csv, store_table, totals, zoo_table)
 from mapper.solvers.enumerate import enumerate_layer, space_size
-from mapper.solvers.cpsat import solve_layer
+from mapper.store import Store, StoreError, solve_cached
+from mapper.store import default_path as default_store_path
+from mapper.store import warn as warn_store
+from mapper.solvers.cpsat import default_workers
 from mapper.space import (Mapping, check_structure, core_splits, loop_nest, package_splits,
                           partition_type)
 from mapper.workload import (Workload, WorkloadError, expand_groups, load_workload,
@@ -152,16 +157,6 @@ def write_text(path_text: str, flag: str, text: str) -> None:
                          "Give a writable file path.") from None
 
 
-def expand(unique: list[tuple[Layer, list[str]]], per_shape: list[dict],
-           layers: list[Layer]) -> list[dict]:
-    """Per-shape results back to every layer of the model, in model order."""
-    by_name = {}
-    for (rep, names), row in zip(unique, per_shape):
-        for n in names:
-            by_name[n] = dict(row, name=n, shared_with=len(names))
-    return [by_name[L.name] for L in layers]
-
-
 def summary_line(total: dict) -> str:
     parts = [f"total energy {energy_str(total['total_energy_pj'])}",
              f"{total['total_cycles']:,} cycles"]
@@ -172,18 +167,23 @@ def summary_line(total: dict) -> str:
     for key, label in (("distinct_shapes", "distinct shapes"), ("points_evaluated", "points")):
         if key in total:
             parts.append(f"{total[key]:,} {label}")
+    if total.get("store_hits"):
+        parts.append(f"{total['store_hits']:,} from the store")
     parts.append(f"{total['wall_s']} s")
     return " | ".join(parts)
 
 
-def totals(rows: list[dict]) -> dict:
-    ok = [r for r in rows if r.get("feasible", True)]
-    return {
-        "total_energy_pj": float(sum(r["energy_pj"] for r in ok)),
-        "total_cycles": sum(r["cycles"] for r in ok),
-        "total_macs": sum(r["counts"]["macs"] for r in ok),
-        "infeasible_layers": len(rows) - len(ok),
-    }
+def open_store(args) -> Store | None:
+    """The solutions store of --store (default: $MAPPER_STORE or the user cache), or
+    None with --no-store."""
+    if getattr(args, "no_store", False):
+        return None
+    try:
+        st = Store(args.store or default_store_path())
+    except StoreError as e:
+        raise UsageError(str(e)) from None
+    warn_store(st)
+    return st
 
 
 # ------------------------------------------------------------------ commands
@@ -320,16 +320,19 @@ def cmd_solve(args) -> int:
     fixed = fixed_choices_from(args, hw)
     t0 = time.perf_counter()
     per_shape = []
+    store = open_store(args)
+    hits = 0
     for L, _ in unique:
-        res = solve_layer(L, hw, args.space, time_limit=args.time_limit, workers=args.workers,
-                          fixed=fixed, objective=args.objective, warm_start=not args.no_warm_start)
+        res = solve_cached(store, L, hw, args.space, time_limit=args.time_limit, workers=args.workers,
+                           fixed=fixed, objective=args.objective, warm_start=not args.no_warm_start)
+        hits += bool(res.stats.get("cached"))
         row = res.to_dict()
         if res.best is not None:
             row["loop_nest"] = loop_nest(res.best.mapping, L, hw)
         per_shape.append(row)
     rows = expand(unique, per_shape, wl.layers)
     statuses = sorted({r["status"] for r in rows})
-    total = totals(rows) | {"distinct_shapes": len(unique), "statuses": statuses,
+    total = totals(rows) | {"distinct_shapes": len(unique), "statuses": statuses, "store_hits": hits,
                             "wall_s": round(time.perf_counter() - t0, 3)}
     if args.objective == "energy":
         total["total_bound_pj"] = float(sum(r["bound_pj"] or 0 for r in rows if r.get("feasible", True)))
@@ -379,10 +382,11 @@ def cmd_gap(args) -> int:
     except ValueError as e:
         raise UsageError(f"--baselines: {e}") from None
     unique = unique_layers(wl.layers)
+    store = open_store(args)
     t0 = time.perf_counter()
     per_shape = []
     for L, _ in unique:
-        opt = solve_layer(L, hw, "full", time_limit=args.time_limit, workers=args.workers)
+        opt = solve_cached(store, L, hw, "full", time_limit=args.time_limit, workers=args.workers)
         try:
             per_shape.append(baselines.compare_layer(L, hw, method_list, opt, args.seed))
         except ValueError as e:  # a method beat a proven optimum
@@ -465,7 +469,8 @@ def cmd_codesign(args) -> int:
     with status_line or contextlib.nullcontext():
         res = codesign.codesign(layers, args.macs, space["compute"], steps, tech, area_mm2=args.chiplet_area,
                                 objective=args.objective, space=args.mapping_space, time_limit=args.time_limit,
-                                layer_time_limit=args.layer_time_limit, workers=args.workers, on_design=progress)
+                                layer_time_limit=args.layer_time_limit, workers=args.workers, on_design=progress,
+                                limits=codesign_limits(args))
     per_count = [design_row(d, res.count_status[n]) for n, d in res.per_chiplet_count.items()]
     best = None
     if res.best is not None:
@@ -473,9 +478,13 @@ def cmd_codesign(args) -> int:
             "hardware": hardware_to_dict(codesign_hardware(res.best, tech)), "bound": res.bound}
     obj = {"workload": label, "macs": args.macs, "chiplet_area_mm2": args.chiplet_area,
            "objective": args.objective, "memory": args.memory, "mapping_space": args.mapping_space,
-           "design_space": space["path"],
+           "design_space": space["path"], "limits": {"max_energy_pj": args.max_energy,
+                                                     "max_latency_cycles": args.max_latency,
+                                                     "max_edp": args.max_edp},
            "status": res.status, "note": res.note, "best": best, "per_chiplet_count": per_count,
            "points": res.points, "solves": res.solves, "wall_s": round(res.wall_s, 3)}
+    if args.objective == "pareto":
+        obj["front"] = [design_row(d, res.status) for d in res.front]
     if args.out:
         write_codesign_outputs(Path(args.out), res, tech, obj, quiet=args.json)
     if args.json:
@@ -489,29 +498,44 @@ def cmd_codesign(args) -> int:
               "(or --layer-time-limit).", file=sys.stderr)
         return 1
     if res.best is None:
+        limited = res.points["over_limits"] > 0
         raise Unmappable(f"no design of {space['path']} with {args.macs} MACs"
                          + (f" and a chiplet area of at most {args.chiplet_area} mm²" if args.chiplet_area else "")
-                         + f" maps every layer: {res.note}. Fix: raise --chiplet-area, widen the memory steps "
-                         "in the design space, or change --macs.")
+                         + f" maps every layer: {res.note}. Fix: "
+                         + ("loosen --max-energy / --max-latency / --max-edp, or " if limited else "")
+                         + "raise --chiplet-area, widen the memory steps in the design space, or change --macs.")
     return 0
+
+
+def codesign_limits(args) -> Limits:
+    """The workload limits in the search's integer units (fJ, cycles, fJ x cycles); a
+    total meets a limit in pJ exactly when its fJ figure is at most floor(limit x 1000)."""
+    def fj(pj: float | None) -> int | None:
+        return None if pj is None else math.floor(pj * 1000)
+    return Limits(energy_fj=fj(args.max_energy), cycles=args.max_latency, edp=fj(args.max_edp))
 
 
 def objective_str(value: int | None, objective: str) -> str:
     """A value in the objective's integer units (fJ, cycles, fJ x cycles) for people."""
     if value is None:
         return "none"
-    return {"energy": energy_str(value / 1000), "latency": f"{value:,} cycles",
+    return {"energy": energy_str(value / 1000), "pareto": energy_str(value / 1000), "latency": f"{value:,} cycles",
             "edp": f"{value / 1000:.4g} pJ·cycles"}[objective]
 
 
 def print_codesign(obj: dict, res, label: str) -> None:
     area = f", chiplet area <= {obj['chiplet_area_mm2']} mm²" if obj["chiplet_area_mm2"] else ""
-    print_tables(codesign_table(f"{label}: {obj['macs']} MACs{area}", obj["per_chiplet_count"],
-                                obj["objective"]))
+    lim = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in obj["limits"].items() if v is not None)
+    title = f"{label}: {obj['macs']} MACs{area}" + (f", {lim}" if lim else "")
+    if obj["objective"] == "pareto":
+        print_tables(codesign_table(title, obj["front"], "pareto"))
+    print_tables(codesign_table(title, obj["per_chiplet_count"],
+                                "energy" if obj["objective"] == "pareto" else obj["objective"]))
     b = obj["best"]
     if b is not None:
         m = b["memory_bytes"]
-        print(f"best ({obj['objective']}, {res.status}): {b['allocation']} (chiplets-cores-lanes-vector), "
+        which = "least energy on the front" if obj["objective"] == "pareto" else obj["objective"]
+        print(f"best ({which}, {res.status}): {b['allocation']} (chiplets-cores-lanes-vector), "
               + ", ".join(f"{k.upper().replace('_', '-')} {size_str(v)}" for k, v in m.items())
               + f" | {energy_str(b['energy_pj'])}, {b['latency_cycles']:,} cycles, {b['area_mm2']:.3f} mm²"
               + ("" if res.status == "OPTIMAL" else f" | bound {objective_str(b['bound'], obj['objective'])}"))
@@ -519,6 +543,7 @@ def print_codesign(obj: dict, res, label: str) -> None:
     print(f"designs: {p['considered']:,} considered ({p['allocations']} compute allocations), "
           f"{p['invalid_rules']:,} invalid, {p['over_area']:,} over the area, {p['valid']:,} valid: "
           f"{p['evaluated']:,} evaluated, {p['pruned']:,} pruned by bounds, {p['infeasible']:,} unmappable"
+          + (f", {p['over_limits']:,} over the limits" if p["over_limits"] else "")
           + (f", {p['unresolved']:,} unresolved" if p["unresolved"] else "")
           + f" | {obj['solves']:,} layer solves, {obj['wall_s']} s" + (f" | {res.note}" if res.note else ""))
 
@@ -541,7 +566,7 @@ def write_codesign_outputs(out: Path, res, tech, obj: dict, quiet: bool) -> None
         files[-1].write_text(json.dumps(rows, indent=1))
         if rows:
             files += plots.design_scatter(rows, obj["best"], f"{obj['workload']}: every evaluated design "
-                                          f"({obj['macs']} MACs)", out / "designs")
+                                          f"({obj['macs']} MACs)", out / "designs", obj.get("front"))
     except OSError as e:
         raise UsageError(f"--out {out}: cannot write ({e.strerror}). Give a writable directory.") from None
     if not quiet:
@@ -553,6 +578,121 @@ def hardware_yaml(hw: Hardware, obj: dict) -> str:
             f"{obj['objective']}, chiplet area <= {obj['chiplet_area_mm2']} mm²).\n"
             "# Read it with `mapper solve MODEL --hw THIS_FILE`.\n")
     return head + yaml.safe_dump(hardware_to_dict(hw), sort_keys=False)
+
+
+def zoo_models(args) -> list[str]:
+    import models
+    if args.all and args.models:
+        raise UsageError(f"give model names ({' '.join(args.models)}) or --all, not both.")
+    if args.all:
+        return list(models.MODELS)
+    if not args.models:
+        raise UsageError(f"give one or more models, e.g. `mapper zoo alexnet vgg16 --hw nnbaton-case-study`, "
+                         f"or --all (the bundled zoo: {', '.join(models.MODELS)}).")
+    return args.models
+
+
+def cmd_zoo(args) -> int:
+    t0 = time.perf_counter()
+    workloads = [load_workload(m, r) for m in zoo_models(args) for r in args.resolution]
+    hardware = [(Path(find_hardware(h)).stem, load_hardware(find_hardware(h))) for h in args.hw]
+    entries, jobs = batch.plan(workloads, hardware, args.space, args.objective, args.time_limit)
+    store = open_store(args) or Store(":memory:")
+
+    def backend():
+        if args.scheduler:
+            try:
+                return batch.DaskBackend(args.scheduler)
+            except (OSError, TimeoutError) as e:
+                raise UsageError(f"--scheduler {args.scheduler}: cannot reach the Dask scheduler ({e}). "
+                                 "Start one (`dask scheduler`) or drop --scheduler to solve locally.") from None
+        return batch.LocalBackend(args.workers or default_workers())
+
+    quiet = args.quiet or args.json
+    bar = None if quiet else ZooProgress()
+    try:
+        with bar or contextlib.nullcontext():
+            results, prog = batch.run(jobs, store, backend, bar.update if bar else None)
+    except KeyboardInterrupt:
+        print(f"interrupted: every finished solve is in the store ({store.path}); run the same command "
+              "again to continue", file=sys.stderr)
+        return 130
+    finally:
+        warn_store(store)
+    layer_rows = [zoo_report.entry_rows(e, results) for e in entries]
+    summary = [zoo_report.summary_row(e, total) for e, (_, total) in zip(entries, layer_rows)]
+    obj = {"layers_total": sum(len(e.workload.layers) for e in entries), "distinct": len(jobs),
+           "solved": prog.solved, "cache_hits": prog.cache_hits, "wall_s": round(time.perf_counter() - t0, 3),
+           "store": str(store.path), "models": summary}
+    if args.out:
+        try:
+            files = zoo_report.write_all(Path(args.out), entries, results,
+                                         zoo_report.tool_header(args.space, args.objective, args.time_limit),
+                                         args.space, args.objective)
+        except OSError as e:
+            raise UsageError(f"--out {args.out}: cannot write ({e.strerror}). Give a writable directory.") from None
+        obj["files"] = len(files)
+    if args.json:
+        print(json.dumps(obj, indent=1))
+    else:
+        print_tables(zoo_table(summary))
+        print(f"{obj['layers_total']:,} layers, {obj['distinct']:,} distinct solves: {obj['solved']:,} solved, "
+              f"{obj['cache_hits']:,} from the store ({obj['store']}) | {obj['wall_s']} s"
+              + (f" | {obj['files']} files in {args.out}" if args.out else ""))
+    bad = [r for r in summary if r["infeasible_layers"]]
+    if bad:
+        names = ", ".join(f"{r['model']}@{r['resolution']} on {r['hardware']}" for r in bad)
+        raise Unmappable(f"{names}: some layers cannot be mapped (see the reports). Fix: {HW_FIX}")
+    return 0
+
+
+class ZooProgress:
+    """A rich progress bar: solves done/total, store hits, worst proven gap, ETA."""
+
+    def __init__(self):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        self.progress = Progress(TextColumn("zoo"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[hits]} from the store, worst gap {task.fields[gap]}"),
+                                 TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        self.task = None
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def update(self, p: batch.Progress) -> None:
+        if self.task is None:
+            self.task = self.progress.add_task("zoo", total=p.total, hits=0, gap="0%")
+        self.progress.update(self.task, completed=p.done, hits=p.cache_hits, gap=f"{100 * p.worst_gap:.2f}%")
+
+
+def cmd_store(args) -> int:
+    st = open_store(args)
+    rows = st.rows()
+    if args.action == "ls":
+        if args.json:
+            print(json.dumps(rows, indent=1))
+            return 0
+        print_tables(store_table(rows, st.path))
+    elif args.action == "show":
+        hits = [r for r in rows if args.key and r["key"].startswith(args.key)]
+        if len(hits) != 1:
+            raise UsageError(f"`mapper store show KEY`: {'no' if not hits else len(hits)} entries match "
+                             f"{args.key!r}. Give a key (or a unique prefix) from `mapper store ls`.")
+        print(json.dumps(hits[0], indent=1))
+    elif args.action == "export":
+        text = json.dumps(rows, indent=1) + "\n" if args.format == "json" else store_csv(rows)
+        if args.out:
+            write_text(args.out, "--out", text)
+        else:
+            print(text, end="")
+    else:
+        n = st.prune(everything=args.all)
+        print(f"pruned {n} entr{'y' if n == 1 else 'ies'} from {st.path}")
+    return 0
 
 
 def cmd_hardware(args) -> int:
@@ -570,6 +710,12 @@ def cmd_hardware(args) -> int:
 
 
 # ------------------------------------------------------------------ parser
+def store_flags(sp) -> None:
+    sp.add_argument("--store", help="the solutions store file (default: $MAPPER_STORE or "
+                    "~/.cache/mapper/solutions.sqlite)")
+    sp.add_argument("--no-store", action="store_true", help="neither read nor write the store")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mapper", description=(
         "Exact mapper for multichip DNN accelerators (NN-Baton C3P cost model)."))
@@ -631,6 +777,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--loop-nest", action="store_true", help="also print each mapping as a loop nest")
     sp.add_argument("--report", help="also write a Markdown report to this path")
     sp.add_argument("--yaml", action="store_true", help="print one YAML document, nothing else")
+    store_flags(sp)
     sp.set_defaults(func=cmd_solve)
 
     sp = sub.add_parser("gap", help="how far heuristic mappers are from the proven optimum")
@@ -646,6 +793,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--md", help="also write the report as Markdown to this path")
     sp.add_argument("--csv", help="also write one row per layer and method as CSV to this path")
     sp.add_argument("--plots", metavar="DIR", help="also write figures (PNG and SVG) to this directory")
+    store_flags(sp)
     sp.set_defaults(func=cmd_gap)
 
     sp = sub.add_parser("codesign", help="the hardware (compute and buffer sizes) that minimises "
@@ -657,7 +805,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--macs", type=positive_int, required=True, help="MAC budget: N_P x N_C x L x P")
     sp.add_argument("--chiplet-area", type=positive_float, help="chiplet area budget in mm² (default: none)")
     sp.add_argument("--objective", choices=codesign.OBJECTIVES, default="energy",
-                    help="energy (default), latency, or edp (bounded: docs/codesign.md)")
+                    help="energy (default), latency, edp, or pareto: every design and mapping no other "
+                    "is as good as in energy, latency and chiplet area (docs/codesign.md)")
+    sp.add_argument("--max-energy", type=positive_float, metavar="PJ",
+                    help="only designs whose workload energy can be at most this (pJ)")
+    sp.add_argument("--max-latency", type=positive_int, metavar="CYCLES",
+                    help="only designs whose workload latency can be at most this (cycles)")
+    sp.add_argument("--max-edp", type=positive_float, metavar="PJ_CYCLES",
+                    help="only designs whose workload EDP can be at most this (pJ x cycles)")
     sp.add_argument("--space", default="table2",
                     help="design space YAML (default: hardware/table2.yaml, NN-Baton Table II)")
     sp.add_argument("--memory", choices=("grid", "proportional"), default="grid",
@@ -674,6 +829,36 @@ def build_parser() -> argparse.ArgumentParser:
                     "the designs scatter (PNG, SVG) here")
     sp.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
     sp.set_defaults(func=cmd_codesign)
+
+    sp = sub.add_parser("zoo", help="solve every layer of many models x resolutions x hardware, "
+                        "each distinct shape once, kept in the solutions store")
+    sp.add_argument("models", nargs="*", help="zoo names, layer-list YAMLs or file.py:Class")
+    sp.add_argument("--all", action="store_true", help="every model of the bundled zoo")
+    sp.add_argument("--hw", nargs="+", required=True, help="one or more hardware YAMLs (paths or bundled names)")
+    sp.add_argument("--resolution", type=positive_int, nargs="+", default=[224],
+                    help="one or more input resolutions (default 224)")
+    sp.add_argument("--space", choices=("full", "template"), default="full", help="mapping space (default full)")
+    sp.add_argument("--objective", choices=("energy", "latency", "edp"), default="energy")
+    sp.add_argument("--time-limit", type=float, default=60.0, help="seconds per layer solve (default 60)")
+    sp.add_argument("--workers", type=positive_int, default=None,
+                    help="solves side by side, one CP-SAT worker each (default: $MAPPER_WORKERS or the core count)")
+    sp.add_argument("--scheduler", metavar="ADDRESS",
+                    help="a Dask scheduler (tcp://host:8786): the solves run on its cluster instead")
+    sp.add_argument("--out", metavar="DIR", help="write per-model YAML/Markdown/HTML and zoo reports here")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar (for logs)")
+    sp.add_argument("--json", action="store_true", help="print one JSON summary, nothing else")
+    store_flags(sp)
+    sp.set_defaults(func=cmd_zoo)
+
+    sp = sub.add_parser("store", help="the solutions store: ls, show KEY, export, prune")
+    sp.add_argument("action", choices=("ls", "show", "export", "prune"))
+    sp.add_argument("key", nargs="?", help="for show: an entry key (a unique prefix is enough)")
+    sp.add_argument("--format", choices=("json", "csv"), default="json", help="export format (default json)")
+    sp.add_argument("--out", help="export to this file (default: standard output)")
+    sp.add_argument("--all", action="store_true", help="prune: every entry, not only other cost-model versions")
+    sp.add_argument("--json", action="store_true", help="ls: one JSON list")
+    sp.add_argument("--store", help="the store file (default: $MAPPER_STORE or ~/.cache/mapper/solutions.sqlite)")
+    sp.set_defaults(func=cmd_store)
 
     sp = sub.add_parser("hardware", help="show a hardware spec with its area and energies")
     sp.add_argument("hw", help="hardware YAML (path or bundled name)")

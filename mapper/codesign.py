@@ -13,6 +13,9 @@ bound over boxes of the size grid (docs/codesign.md):
 - a box whose bound is no better than the best design found with the same chiplet count
   is pruned, with every design in it. When no box is left, the best design of each
   chiplet count is proven optimal (given per-layer optima, which CP-SAT proves).
+
+EDP, limits on the totals and the (energy, latency, area) front use each layer's whole
+energy-latency front instead of its optimum (`mapper.pareto`), so they are exact too.
 """
 from __future__ import annotations
 
@@ -27,15 +30,17 @@ from typing import Callable
 
 import numpy as np
 
+from mapper import pareto
 from mapper.hardware import least_buffer_bytes
 from mapper.hwspec import Hardware, Tech, chiplet_area_mm2
 from mapper.layer import Layer
-from mapper.solvers.cpsat import default_workers, solve_layer
+from mapper.pareto import Limits
+from mapper.solvers.cpsat import LayerFront, default_workers, layer_front, solve_layer
 from mapper.solvers.enumerate import enumerate_layer
 
 BUFFERS = ("o_l1", "a_l1", "w_l1", "a_l2", "o_l2")
 SRAM = ("a_l1", "w_l1", "a_l2", "o_l2")  # buffers whose per-bit energy grows with size
-OBJECTIVES = ("energy", "latency", "edp")
+OBJECTIVES = pareto.OBJECTIVES + ("pareto",)  # pareto: the (energy, latency, area) front
 DEFAULT_BITS = {"act_bits": 8, "weight_bits": 8, "psum_bits": 24}
 
 
@@ -159,6 +164,9 @@ class Evaluated:
     optimal: bool
     infeasible: bool = False  # some layer has no mapping at all (proven)
     reason: str | None = None
+    over_limits: bool = False  # mappings exist, but none within the limits (proven)
+    front: tuple | None = None  # the workload's (energy, cycles) front within the limits, when computed
+    floor: tuple | None = None  # ... and the floor below it (the same when complete)
 
 
 @dataclass(frozen=True)
@@ -176,10 +184,18 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
 
 
-def solve_one(layer: Layer, hw: Hardware, space: str, objective: str, time_limit: float) -> LayerSolve:
-    """One layer's optimum. The template space's energy optimum comes from exhaustive
-    enumeration (exact and faster than CP-SAT there); everything else from CP-SAT with
-    one worker — the search runs several solves side by side instead."""
+def solve_one(layer: Layer, hw: Hardware, space: str, objective: str,
+              time_limit: float) -> LayerSolve | LayerFront:
+    """One layer's optimum, or (objective 'front') its energy-latency front. The template
+    space's energy optimum and front come from exhaustive enumeration (exact and faster
+    than CP-SAT there); everything else from CP-SAT with one worker — the search runs
+    several solves side by side instead."""
+    if objective == "front":
+        if space != "template":
+            return layer_front(layer, hw, space, time_limit, workers=1)
+        r = enumerate_layer(layer, hw, "template", front=True)
+        pts = tuple(zip(r.front[0].tolist(), r.front[1].tolist()))
+        return LayerFront("OPTIMAL" if pts else "INFEASIBLE", pts, pts, r.reason)
     if space == "template" and objective == "energy":
         r = enumerate_layer(layer, hw, "template")
         if r.best is None:
@@ -220,35 +236,59 @@ class Workbook:
             self.cache[(L.shape_key(), hw, o)] = r
             self.solves += 1
 
-    def evaluate(self, hw: Hardware, objective: str) -> Evaluated:
-        """Every layer on `hw`: energy-optimal mappings (latency-optimal for 'latency').
-        EDP = total energy x total cycles of the energy-optimal mappings, bounded below
-        by (least energy) x (least cycles) — exact EDP of a whole model would need each
-        layer's Pareto front combined (docs/codesign.md)."""
-        main_obj = "latency" if objective == "latency" else "energy"
-        self.solve_all(hw, ("energy", "latency") if objective == "edp" else (main_obj,))
-        energy = cycles = e_bound = c_bound = 0
+    def evaluate(self, hw: Hardware, objective: str, limits: Limits = Limits()) -> Evaluated:
+        """Every layer on `hw`. Energy or latency without limits: each layer's optimum
+        (their sum is the workload's). EDP, or any limit: the workload's front (`pareto`)."""
+        if objective in ("edp", "pareto") or limits.any():
+            return self._evaluate_front(hw, objective, limits)
+        self.solve_all(hw, (objective,))
+        energy = cycles = bound = 0
         optimal = True
         for layer, n in self.shapes:
-            main = self.cache[(layer.shape_key(), hw, main_obj)]
-            if main.energy_fj is None:
-                return Evaluated(None, None, None, None, False, infeasible=main.status == "INFEASIBLE",
-                                 reason=f"{layer.name}: {main.reason or main.status}")
-            energy += n * main.energy_fj
-            cycles += n * main.cycles
-            optimal &= main.status == "OPTIMAL"
-            if objective == "energy":
-                e_bound += n * main.bound
-            elif objective == "latency":
-                c_bound += n * main.bound
-            else:
-                fast = self.cache[(layer.shape_key(), hw, "latency")]
-                optimal &= fast.status == "OPTIMAL"
-                e_bound += n * main.bound
-                c_bound += n * (fast.bound or 0)
-        value, bound = {"energy": (energy, e_bound), "latency": (cycles, c_bound),
-                        "edp": (energy * cycles, e_bound * c_bound)}[objective]
-        return Evaluated(energy, cycles, value, bound, optimal)
+            r = self.cache[(layer.shape_key(), hw, objective)]
+            if r.energy_fj is None:
+                return Evaluated(None, None, None, None, False, infeasible=r.status == "INFEASIBLE",
+                                 reason=f"{layer.name}: {r.reason or r.status}")
+            energy += n * r.energy_fj
+            cycles += n * r.cycles
+            bound += n * r.bound
+            optimal &= r.status == "OPTIMAL"
+        return Evaluated(energy, cycles, energy if objective == "energy" else cycles, bound, optimal)
+
+    def _evaluate_front(self, hw: Hardware, objective: str, limits: Limits) -> Evaluated:
+        """The best point of the workload's front within the limits; the bound is the best
+        point of the sum of the layers' floors (exact when every layer front is complete).
+        'pareto' ranks by energy and keeps both fronts."""
+        self.solve_all(hw, ("front",))
+        points = floor = None
+        optimal = True
+        for layer, n in self.shapes:
+            f = self.cache[(layer.shape_key(), hw, "front")]
+            if not f.floor:
+                return Evaluated(None, None, None, None, False, infeasible=f.status == "INFEASIBLE",
+                                 reason=f"{layer.name}: {f.reason or f.status}")
+            points = pareto.add(points, _arrays(f.points), n) if f.points else pareto.front([], [])
+            floor = pareto.add(floor, _arrays(f.floor), n)
+            optimal &= f.status == "OPTIMAL"
+        rank = "energy" if objective == "pareto" else objective
+        j = pareto.best(*floor, rank, limits)
+        if j is None:  # no combination of mappings is within the limits
+            return Evaluated(None, None, None, None, False, over_limits=True,
+                             reason="no mappings meet the limits")
+        bound = int(pareto.values(floor[0][j:j + 1], floor[1][j:j + 1], rank)[0])
+        keep, low = pareto.within(*points, limits), pareto.within(*floor, limits)
+        front, floor = (points[0][keep], points[1][keep]), (floor[0][low], floor[1][low])
+        i = pareto.best(*front, rank, limits)
+        if i is None:  # only the unexplored part of some layer's front might meet them
+            return Evaluated(None, None, None, bound, False, reason="no mapping found within the limits in time",
+                             floor=floor)
+        e, c = int(front[0][i]), int(front[1][i])
+        value = int(pareto.values(front[0][i:i + 1], front[1][i:i + 1], rank)[0])
+        return Evaluated(e, c, value, bound, optimal, front=front, floor=floor)
+
+
+def _arrays(points: tuple[tuple[int, int], ...]) -> tuple[np.ndarray, np.ndarray]:
+    return np.array([p[0] for p in points], dtype=np.int64), np.array([p[1] for p in points], dtype=np.int64)
 
 
 # ------------------------------------------------------------------ the search
@@ -285,6 +325,7 @@ class Result:
     wall_s: float
     note: str = ""
     count_status: dict[int, str] = field(default_factory=dict)  # per chiplet count, as `status`
+    front: list[Design] = field(default_factory=list)  # 'pareto': (energy, cycles, area) front, by energy
 
 
 @dataclass(order=True)
@@ -297,6 +338,7 @@ class _Box:
     seq: int
     alloc_i: int = field(compare=False)
     ranges: tuple = field(compare=False)  # per buffer (lo, hi) step indices, inclusive
+    floor: tuple | None = field(default=None, compare=False)  # 'pareto': the parent's floor front
 
 
 def _shrink(valid: np.ndarray, ranges: tuple) -> tuple | None:
@@ -330,15 +372,17 @@ class _Search:
     and the point counts."""
 
     def __init__(self, allocs: list[Allocation], steps, tech: Tech, bits: dict,
-                 area_mm2: float | None, book: Workbook, objective: str, on_design):
+                 area_mm2: float | None, book: Workbook, objective: str, limits: Limits, on_design):
         self.allocs, self.tech, self.bits = allocs, tech, bits
         self.steps = [steps_for(steps, a) for a in allocs]
-        self.book, self.objective, self.on_design = book, objective, on_design
+        self.book, self.objective, self.limits, self.on_design = book, objective, limits, on_design
         self.points = {"allocations": len(allocs), "considered": 0, "invalid_rules": 0,
                        "over_area": 0, "valid": 0, "evaluated": 0, "pruned": 0, "infeasible": 0,
-                       "unresolved": 0}
+                       "over_limits": 0, "unresolved": 0}
         self.masks, self.heap, self.seq = [], [], itertools.count()
         self.incumbent: dict[int, Design] = {}
+        self.front: list[Design] = []  # 'pareto'
+        self.front_points: list[tuple[int, int, float]] = []
         self.designs: list[Design] = []
         self.leaf_bounds: list[int] = []
         self.unresolved = 0
@@ -354,16 +398,19 @@ class _Search:
             if root is not None:
                 self.push(float("-inf"), i, root)
 
-    def push(self, bound: float, alloc_i: int, ranges: tuple) -> None:
+    def push(self, bound: float, alloc_i: int, ranges: tuple, floor: tuple | None = None) -> None:
         area = design_area(self.allocs[alloc_i], self.sizes_at(alloc_i, ranges, 0), self.tech)
-        heapq.heappush(self.heap, _Box(bound, float(area), next(self.seq), alloc_i, ranges))
+        heapq.heappush(self.heap, _Box(bound, float(area), next(self.seq), alloc_i, ranges, floor))
 
     def sizes_at(self, alloc_i: int, ranges: tuple, end: int) -> dict[str, int]:
         return {b: self.steps[alloc_i][b][r[end]] for b, r in zip(BUFFERS, ranges)}
 
-    def beaten(self, box: _Box, bound: float) -> bool:
+    def beaten(self, box: _Box, bound: float, floor: tuple | None) -> bool:
         """Nothing in the box can beat the best design of its chiplet count, nor tie it
-        with a smaller chiplet (ties go to the smaller area, which grows with sizes)."""
+        with a smaller chiplet (ties go to the smaller area, which grows with sizes).
+        'pareto': every floor point is matched by a front point no larger in area."""
+        if self.objective == "pareto":
+            return floor is not None and pareto.dominated(*floor, box.least_area, self.front_points)
         alloc = self.allocs[box.alloc_i]
         best = self.incumbent.get(alloc.chiplets)
         if best is None or bound < best.value:
@@ -373,31 +420,41 @@ class _Search:
     def step(self, box: _Box) -> None:
         """Prune, evaluate, or split one box."""
         a, valid = self.allocs[box.alloc_i], self.masks[box.alloc_i]
-        if self.beaten(box, box.bound):
+        if self.beaten(box, box.bound, box.floor):
             self.points["pruned"] += _count(valid, box.ranges)
             return
         hi, lo = self.sizes_at(box.alloc_i, box.ranges, 1), self.sizes_at(box.alloc_i, box.ranges, 0)
         leaf = hi == lo
         ev = self.book.evaluate(make_hardware(a, hi, self.tech, self.bits, priced=None if leaf else lo),
-                                self.objective)
-        if ev.value is None:  # proven unmappable, or a solve ended without any mapping
-            self.unresolved += not ev.infeasible
-            self.why_unmappable = self.why_unmappable or ev.reason
-            self.points["infeasible" if ev.infeasible else "unresolved"] += _count(valid, box.ranges)
+                                self.objective, self.limits)
+        if ev.bound is None:  # proven unmappable or over the limits, or a solve ended without any mapping
+            kind = "infeasible" if ev.infeasible else "over_limits" if ev.over_limits else "unresolved"
+            self.unresolved += kind == "unresolved"
+            if ev.infeasible:
+                self.why_unmappable = self.why_unmappable or ev.reason
+            self.points[kind] += _count(valid, box.ranges)
             return
-        if leaf:
-            self.record(Design(a, hi, float(design_area(a, hi, self.tech)), ev.energy_fj, ev.cycles,
-                               ev.value, ev.bound, ev.optimal))
-        elif self.beaten(box, ev.bound):
+        if leaf and ev.value is None:  # only unexplored mappings might meet the limits
+            self.unresolved += 1
+            self.points["unresolved"] += 1
+        elif leaf:
+            area = float(design_area(a, hi, self.tech))
+            self.points["evaluated"] += 1
+            fronts = zip(*ev.front) if self.objective == "pareto" else [(ev.energy_fj, ev.cycles)]
+            for e, c in fronts:
+                self.record(Design(a, hi, area, int(e), int(c), int(e) if self.objective == "pareto" else ev.value,
+                                   ev.bound, ev.optimal))
+        elif self.beaten(box, ev.bound, ev.floor):
             self.points["pruned"] += _count(valid, box.ranges)
         else:
             for child in _split(box.ranges):
                 child = _shrink(valid, child)
                 if child is not None:
-                    self.push(ev.bound, box.alloc_i, child)
+                    self.push(ev.bound, box.alloc_i, child, ev.floor)
 
     def record(self, d: Design) -> None:
-        self.points["evaluated"] += 1
+        """A priced design (for 'pareto', one point of its front): the incumbents and the
+        front of (energy, cycles, area) points no other point matches or beats in all three."""
         self.designs.append(d)
         self.leaf_bounds.append(d.bound)
         if self.on_design:
@@ -405,12 +462,20 @@ class _Search:
         best = self.incumbent.get(d.alloc.chiplets)
         if best is None or (d.value, d.area_mm2) < (best.value, best.area_mm2):
             self.incumbent[d.alloc.chiplets] = d
+        if self.objective == "pareto":
+            p = (d.energy_fj, d.cycles, d.area_mm2)
+            if not pareto.dominated(np.array([p[0]]), np.array([p[1]]), p[2], self.front_points):
+                keep = [i for i, q in enumerate(self.front_points) if not all(x <= y for x, y in zip(p, q))]
+                self.front = [self.front[i] for i in keep] + [d]
+                self.front_points = [self.front_points[i] for i in keep] + [p]
 
     def result(self, wall: float, note: str) -> Result:
         """The best design (overall and per chiplet count), each with its proof status:
         OPTIMAL when no open box and no priced design can beat its value."""
         best = min(self.incumbent.values(), key=lambda d: (d.value, d.area_mm2), default=None)
         per_count = dict(sorted(self.incumbent.items()))
+        if self.objective == "pareto" and best is not None:
+            return self._pareto_result(best, per_count, wall, note)
         if self.unresolved:  # a layer solve ended without a mapping: nothing is proven
             return Result(best, per_count, "FEASIBLE" if best else "UNKNOWN", None, self.points, self.designs,
                           self.book.solves, wall, note or "some layer solves ended without a mapping",
@@ -418,8 +483,9 @@ class _Search:
         if best is None:
             status = "UNKNOWN" if self.heap else "INFEASIBLE"
             why = f" (e.g. {self.why_unmappable})" if self.why_unmappable else ""
+            within = " within the limits" if self.points["over_limits"] else ""
             return Result(None, {}, status, None, self.points, self.designs, self.book.solves, wall,
-                          note or f"no valid design maps every layer{why}")
+                          note or f"no valid design maps every layer{within}{why}")
 
         def bound_of(chiplets: int | None) -> float:
             mine = [b.bound for b in self.heap if chiplets in (None, self.allocs[b.alloc_i].chiplets)]
@@ -434,22 +500,32 @@ class _Search:
                       None if bound == float("-inf") else bound, self.points, self.designs, self.book.solves,
                       wall, note, status)
 
+    def _pareto_result(self, best: Design, per_count: dict, wall: float, note: str) -> Result:
+        """The front is complete (OPTIMAL) when no box is left and every layer front of
+        every priced design was."""
+        proven = not self.heap and not self.unresolved and all(d.optimal for d in self.designs)
+        status = "OPTIMAL" if proven else "FEASIBLE"
+        front = sorted(self.front, key=lambda d: (d.energy_fj, d.cycles, d.area_mm2))
+        return Result(best, per_count, status, None, self.points, self.designs, self.book.solves, wall,
+                      note, {n: status for n in per_count}, front)
+
 
 def codesign(layers: list[Layer], macs: int, compute: dict[str, list[int]],
              steps: dict[str, tuple[int, ...]] | Callable[[Allocation], dict], tech: Tech,
              area_mm2: float | None = None,
              objective: str = "energy", space: str = "full", bits: dict[str, int] | None = None,
              time_limit: float | None = None, layer_time_limit: float = 60.0,
-             workers: int | None = None, on_design=None) -> Result:
+             workers: int | None = None, on_design=None, limits: Limits = Limits()) -> Result:
     """Branch and bound over buffer sizes, per compute allocation (module docstring).
-    `workers` layer solves run side by side (default: the core count). Stops at
+    `limits` bound the workload's totals (exact: `pareto`). `workers` layer solves
+    run side by side (default: the core count). Stops at
     `time_limit` (seconds) or Ctrl-C with the best design so far and a bound."""
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}")
     t0 = time.perf_counter()
     book = Workbook(layers, space, layer_time_limit, workers or default_workers())
     search = _Search(allocations(compute, macs), steps, tech, bits or DEFAULT_BITS, area_mm2, book,
-                     objective, on_design)
+                     objective, limits, on_design)
     note = ""
     try:
         while search.heap:

@@ -5,7 +5,8 @@ display needed).
   larger of the two (NN-Baton Fig. 12 compares Simba and NN-Baton this way);
 * per model: every method's total energy normalised to the optimum (Fig. 13);
 * co-design: every evaluated design, energy vs delay and EDP vs area, coloured by
-  chiplet count (Fig. 15).
+  chiplet count (Fig. 15);
+* zoo: per model, the optimum's energy breakdown, utilisation and solve time per layer.
 """
 from __future__ import annotations
 
@@ -63,9 +64,11 @@ def model_totals(total: dict, title: str, stem: Path) -> list[Path]:
     return _save(fig, stem)
 
 
-def design_scatter(designs: list[dict], best: dict | None, title: str, stem: Path) -> list[Path]:
+def design_scatter(designs: list[dict], best: dict | None, title: str, stem: Path,
+                   front: list[dict] | None = None) -> list[Path]:
     """Two panels over the evaluated designs (`Design.to_dict` rows): energy vs delay
-    and EDP vs chiplet area, one colour per chiplet count, the best design circled."""
+    and EDP vs chiplet area, one colour per chiplet count, the best design circled and
+    the Pareto front's points (if given) marked."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
     panels = (("latency_cycles", "energy_pj", "delay (cycles)", "energy (pJ)"),
               ("area_mm2", "edp", "chiplet area (mm²)", "EDP (pJ × cycles)"))
@@ -75,21 +78,47 @@ def design_scatter(designs: list[dict], best: dict | None, title: str, stem: Pat
             pts = [d for d in designs if d["chiplets"] == n]
             ax.scatter([d[x] for d in pts], [d[y] for d in pts], s=14, color=COLORS[i % len(COLORS)],
                        label=f"{n} chiplet{'s' if n > 1 else ''}", alpha=0.8)
+        if front:
+            ax.scatter([d[x] for d in front], [d[y] for d in front], s=30, marker="x", color="black",
+                       label="Pareto front")
         if best is not None:
             ax.scatter([best[x]], [best[y]], s=120, facecolors="none", edgecolors="black", label="best")
         ax.set_xlabel(xl)
         ax.set_ylabel(yl)
         ax.set_yscale("log")
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))  # cycles: 1e5, not 125000
     axes[0].legend(fontsize=7)
     fig.suptitle(title, fontsize=9)
     return _save(fig, stem)
 
 
-def _save(fig, stem: Path) -> list[Path]:
+def zoo_entry(rows: list[dict], title: str, stem: Path) -> list[Path]:
+    """Three panels over a model's layers (`mapper solve` rows): the optimum's energy by
+    level (stacked), the MAC utilisation, and the solve time (0 for a store hit)."""
+    rows = [r for r in rows if r.get("breakdown_pj")]
+    xs = range(len(rows))
+    fig, axes = plt.subplots(3, 1, figsize=(max(6.0, 0.28 * len(rows) + 2), 7.5), sharex=True)
+    bottoms = [0.0] * len(rows)
+    for gi, (group, parts) in enumerate(zip(GROUPS, zip(*[_grouped(r["breakdown_pj"]) for r in rows]))):
+        heights = [p / 1e6 for p in parts]  # µJ
+        axes[0].bar(xs, heights, 0.8, bottom=bottoms, color=COLORS[gi], label=group)
+        bottoms = [b + h for b, h in zip(bottoms, heights)]
+    axes[0].set_ylabel("energy (µJ)")
+    axes[0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    axes[1].bar(xs, [100 * r["utilization"] for r in rows], 0.8, color=COLORS[2])
+    axes[1].set_ylabel("MAC utilisation (%)")
+    axes[2].bar(xs, [r.get("solve_time_s") or 0.0 for r in rows], 0.8, color=COLORS[4])
+    axes[2].set_ylabel("solve time (s)")
+    axes[2].set_xticks(list(xs), [r["name"] for r in rows], rotation=75, ha="right", fontsize=6)
+    axes[0].set_title(title, fontsize=9)
+    return _save(fig, stem, (".png",), dpi=100)  # one small PNG: a zoo has dozens, and HTML embeds them
+
+
+def _save(fig, stem: Path, suffixes: tuple[str, ...] = (".png", ".svg"), dpi: int = 150) -> list[Path]:
     stem.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    paths = [stem.with_suffix(s) for s in suffixes]
     for p in paths:
-        fig.savefig(p, dpi=150)
+        fig.savefig(p, dpi=dpi)
     plt.close(fig)
     return paths

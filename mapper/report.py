@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import json
 
 from rich.console import Console
 from rich.table import Table
 
 from mapper.cost import LEVELS
 from mapper.layer import Layer
+
+LAYER_FIELDS = [f.name for f in dataclasses.fields(Layer)]
+SHAPE_DEFAULTS = {"R": 1, "S": 1, "stride": 1, "padding": 0, "dilation": 1, "groups": 1, "N": 1, "kind": "conv"}
 
 
 def _si(x: float, unit: str) -> str:
@@ -214,9 +219,11 @@ def size_str(n: int) -> str:
 
 
 def codesign_table(title: str, rows: list[dict], objective: str) -> Table:
-    """One row per chiplet count: its best design (NN-Baton Fig. 14's bars)."""
-    t = Table(title=title, caption=f"best design per chiplet count by {objective}; memory per core "
-              "(O-L1, A-L1, W-L1) and per chiplet (A-L2, O-L2)")
+    """One row per chiplet count: its best design (NN-Baton Fig. 14's bars); or (objective
+    'pareto') one row per point of the front."""
+    what = ("the Pareto front: no other design and mapping is as good in energy, latency and area"
+            if objective == "pareto" else f"best design per chiplet count by {objective}")
+    t = Table(title=title, caption=f"{what}; memory per core (O-L1, A-L1, W-L1) and per chiplet (A-L2, O-L2)")
     for col in ("chiplets", "N_P-N_C-L-P", "O-L1", "A-L1", "W-L1", "A-L2", "O-L2", "chiplet area",
                 "energy", "latency (cycles)", "EDP (pJ·cycles)", "status"):
         t.add_column(col, justify="left" if col == "N_P-N_C-L-P" else "right")
@@ -227,3 +234,67 @@ def codesign_table(title: str, rows: list[dict], objective: str) -> Table:
                   f"{r['area_mm2']:.3f} mm²", energy_str(r["energy_pj"]), f"{r['latency_cycles']:,}",
                   f"{r['edp']:.4g}", r["status"])
     return t
+
+
+def expand(unique: list[tuple[Layer, list[str]]], per_shape: list[dict],
+           layers: list[Layer]) -> list[dict]:
+    """Per-shape results back to every layer of the model, in model order."""
+    by_name = {}
+    for (rep, names), row in zip(unique, per_shape):
+        for n in names:
+            by_name[n] = dict(row, name=n, shared_with=len(names))
+    return [by_name[L.name] for L in layers]
+
+
+def totals(rows: list[dict]) -> dict:
+    ok = [r for r in rows if r.get("feasible", True)]
+    return {
+        "total_energy_pj": float(sum(r["energy_pj"] for r in ok)),
+        "total_cycles": sum(r["cycles"] for r in ok),
+        "total_macs": sum(r["counts"]["macs"] for r in ok),
+        "infeasible_layers": len(rows) - len(ok),
+    }
+
+
+def zoo_table(summary: list[dict]) -> Table:
+    """`mapper zoo`: one row per model x resolution x hardware."""
+    t = Table(title="zoo: optimal mappings of every layer", caption="energy and cycles: sums over the layers")
+    for col in ("model", "res", "hardware", "layers", "shapes", "energy", "cycles", "pJ/MAC", "statuses", "solve s"):
+        t.add_column(col, justify="left" if col in ("model", "hardware", "statuses") else "right")
+    for r in summary:
+        t.add_row(r["model"], str(r["resolution"]), r["hardware"], str(r["layers"]), str(r["distinct_shapes"]),
+                  energy_str(r["energy_uj"] * 1e6), f"{r['cycles']:,}",
+                  "-" if r["pj_per_mac"] is None else f"{r['pj_per_mac']:.3f}", ", ".join(r["statuses"]),
+                  f"{r['solve_s']:.1f}")
+    return t
+
+
+def store_table(rows: list[dict], path) -> Table:
+    """`mapper store ls`: one row per stored solve."""
+    t = Table(title=f"solutions store {path}: {len(rows)} entries")
+    for col in ("key", "layer (first solved as)", "shape", "hardware", "space", "objective", "status", "value",
+                "cost model", "solve s"):
+        t.add_column(col, justify="right" if col in ("solve s", "cost model") else "left")
+    for r in rows:
+        t.add_row(r["key"][:12], r["layer"]["name"], shape_text(r["layer"]), r["hardware"], r["space"],
+                  r["objective"], r["status"], r["value"] or "-", f"v{r['cost_model']}", f"{r['solve_s']:.2f}")
+    return t
+
+
+def store_csv(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    cols = ("key", "layer", "shape", "hardware", "space", "objective", "status", "value", "bound", "time_limit",
+            "cost_model", "solve_s", "created", "mapping")
+    w = csv.writer(buf)
+    w.writerow(cols)
+    for r in rows:
+        w.writerow([r["key"], r["layer"]["name"], shape_text(r["layer"]), r["hardware"], r["space"], r["objective"],
+                    r["status"], r["value"], r["bound"], r["time_limit"], r["cost_model"], r["solve_s"], r["created"],
+                    json.dumps(r["mapping"]) if r["mapping"] else ""])
+    return buf.getvalue()
+
+
+def shape_text(layer: dict) -> str:
+    """A layer's fields as `--layer` takes them, defaults left out."""
+    return " ".join(f"{k}={v}" for k, v in layer.items()
+                    if k in LAYER_FIELDS and k != "name" and SHAPE_DEFAULTS.get(k) != v)

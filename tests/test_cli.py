@@ -687,3 +687,24 @@ def test_codesign_bad_input(capsys, tmp_path):
     assert "not both" in fails(capsys, "codesign", "alexnet", "--layer", TINY, "--macs", 64)
     assert "maps every layer" in fails(capsys, "codesign", "--layer", TINY, "--macs", 64, "--space", space,
                                        "--chiplet-area", 0.01, code=3)
+
+
+def test_codesign_pareto_and_limits(capsys, tmp_path):
+    """The front is sorted by energy, each point beaten by no other in all of energy,
+    latency and area; a latency limit keeps only points within it; an impossible limit
+    is an error naming the flag."""
+    space = tmp_path / "space.yaml"
+    space.write_text(SMALL_SPACE.format(tech=ROOT / "hardware" / "tech-16nm.yaml"))
+    args = ("codesign", "--layer", TINY, "--macs", 64, "--space", space, "--mapping-space", "template")
+    d = run_json(capsys, *args, "--objective", "pareto")
+    pts = [(r["energy_pj"], r["latency_cycles"], r["area_mm2"]) for r in d["front"]]
+    assert d["status"] == "OPTIMAL" and pts == sorted(pts) and len(pts) >= 2
+    assert not any(q != p and all(x <= y for x, y in zip(q, p)) for p in pts for q in pts)
+    assert d["best"]["energy_pj"] == pts[0][0]
+    fastest = min(p[1] for p in pts)
+    limited = run_json(capsys, *args, "--objective", "pareto", "--max-latency", fastest)
+    assert limited["limits"]["max_latency_cycles"] == fastest
+    assert [(r["energy_pj"], r["latency_cycles"], r["area_mm2"]) for r in limited["front"]] == \
+        [p for p in pts if p[1] <= fastest]
+    err = fails(capsys, *args, "--max-latency", fastest - 1, code=3)
+    assert "--max-latency" in err and "within the limits" in err

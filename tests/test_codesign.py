@@ -1,5 +1,6 @@
 """Co-design: the branch and bound over buffer sizes equals brute force over every
 design (and every mapping, by full enumeration) on small budgets."""
+import itertools
 import random
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 from mapper import codesign as CD
 from mapper.hardware import load_design_space
 from mapper.layer import Layer
+from mapper.pareto import Limits
 from mapper.solvers.cpsat import solve_layer
 from mapper.solvers.enumerate import enumerate_layer
 from tests.test_cost import TECH
@@ -105,17 +107,77 @@ def solved_total(objective):
     return value
 
 
-@pytest.mark.parametrize("objective", ["latency", "edp"])
-def test_latency_and_edp_codesign_equal_brute_force(objective):
-    """Latency is exact; EDP is the energy-optimal mappings' EDP (docs/codesign.md), and
-    the search over designs must find the least of it."""
+def test_latency_codesign_equals_brute_force():
     compute = dict(COMPUTE, cores=[2])  # 1-2-4-8, 2-2-2-8, 2-2-4-4: 96 designs
-    res = CD.codesign(LAYERS, 64, compute, STEPS, TECH, objective=objective, workers=2)
-    ref = CD.brute_force(LAYERS, 64, compute, STEPS, TECH, None, solved_total(objective))
+    res = CD.codesign(LAYERS, 64, compute, STEPS, TECH, objective="latency", workers=2)
+    ref = CD.brute_force(LAYERS, 64, compute, STEPS, TECH, None, solved_total("latency"))
     assert {n: d.value for n, d in res.per_chiplet_count.items()} == {n: v for n, (v, _, _) in ref.items()}
-    assert res.bound <= res.best.value
-    if objective == "latency":
-        assert res.status == "OPTIMAL" and res.bound == res.best.value
+    assert res.status == "OPTIMAL" and res.bound == res.best.value
+
+
+# a third layer whose mappings trade energy for cycles, so limits and EDP choose differently
+TRADE = LAYERS + [Layer("a", K=5, C=3, H=5, W=3, R=3, S=3, padding=1)]
+TRADE_COMPUTE = {"chiplets": [1, 2], "cores": [2, 4], "lanes": [4], "vector": [4, 8]}  # 1-2-4-8, 1-4-4-4, 2-2-4-4
+_combos: dict = {}
+
+
+def every_total(hw) -> list[tuple[int, int]] | None:
+    """(energy, cycles) of every combination of the layers' front mappings (full
+    enumeration; the front is checked against every mapping in test_pareto). A
+    mapping off a layer's front can only add energy or cycles, so the workload's
+    optimum under any upper limits is among these combinations."""
+    if hw not in _combos:
+        fronts = []
+        for layer in TRADE:
+            r = enumerate_layer(layer, hw, "full", front=True)
+            fronts.append(list(zip(*(a.tolist() for a in r.front))))
+        _combos[hw] = None if not all(fronts) else [
+            (sum(p[0] for p in combo), sum(p[1] for p in combo)) for combo in itertools.product(*fronts)]
+    return _combos[hw]
+
+
+def best_total(objective: str, limits: Limits):
+    value = {"energy": lambda p: p[0], "latency": lambda p: p[1], "edp": lambda p: p[0] * p[1]}[objective]
+
+    def best(hw):
+        ok = [value(p) for p in every_total(hw) or []
+              if (limits.cycles is None or p[1] <= limits.cycles)
+              and (limits.energy_fj is None or p[0] <= limits.energy_fj)]
+        return min(ok, default=None)
+    return best
+
+
+CASES = [("energy", Limits(cycles=450)), ("latency", Limits(energy_fj=196_000_000)), ("edp", Limits())]
+
+
+@pytest.mark.parametrize("objective,limits", CASES, ids=["energy-max-cycles", "latency-max-energy", "edp"])
+def test_limits_and_edp_equal_brute_force(objective, limits):
+    """Exact at workload level (the workload's energy-latency front), over every design."""
+    res = CD.codesign(TRADE, 64, TRADE_COMPUTE, STEPS, TECH, objective=objective, workers=2, limits=limits)
+    ref = CD.brute_force(TRADE, 64, TRADE_COMPUTE, STEPS, TECH, None, best_total(objective, limits))
+    free = CD.brute_force(TRADE, 64, TRADE_COMPUTE, STEPS, TECH, None, best_total(objective, Limits()))
+    assert {n: d.value for n, d in res.per_chiplet_count.items()} == {n: v for n, (v, _, _) in ref.items()}
+    assert res.status == "OPTIMAL" and res.bound == res.best.value
+    assert all(d.cycles <= (limits.cycles or d.cycles) and d.energy_fj <= (limits.energy_fj or d.energy_fj)
+               for d in res.designs)
+    if limits.any():  # the limit binds: without it the best is better
+        assert min(v for v, _, _ in free.values()) < res.best.value
+        assert res.points["over_limits"] > 0
+    else:  # EDP differs from the EDP of the energy-optimal mappings here
+        energy_first = CD.brute_force(TRADE, 64, TRADE_COMPUTE, STEPS, TECH, None, energy_optimal_edp)
+        assert res.best.value < min(v for v, _, _ in energy_first.values())
+
+
+def energy_optimal_edp(hw):
+    best = [enumerate_layer(layer, hw, "full").best for layer in TRADE]
+    return None if None in best else sum(b.energy_fj for b in best) * sum(b.cycles for b in best)
+
+
+def test_limits_no_design_meets():
+    res = CD.codesign(TRADE, 64, TRADE_COMPUTE, STEPS, TECH, objective="energy", space="template",
+                      limits=Limits(cycles=300))
+    assert res.status == "INFEASIBLE" and res.best is None and "within the limits" in res.note
+    assert res.points["over_limits"] == res.points["valid"]
 
 
 def test_no_valid_design():
@@ -153,3 +215,22 @@ def test_same_answer_for_any_number_of_workers():
     two = CD.codesign(LAYERS, 64, COMPUTE, STEPS, TECH, objective="energy", workers=2)
     assert [d.to_dict() for d in one.designs] == [d.to_dict() for d in two.designs]
     assert one.points == two.points and one.solves == two.solves
+
+
+def test_pareto_front_equals_brute_force():
+    """The (energy, cycles, area) front over every design and every combination of the
+    layers' mappings, with a latency limit that removes part of it."""
+    limits = Limits(cycles=500)
+    res = CD.codesign(TRADE, 64, TRADE_COMPUTE, STEPS, TECH, objective="pareto", workers=2, limits=limits)
+    every = []
+    for a in CD.allocations(TRADE_COMPUTE, 64):
+        st = CD.steps_for(STEPS, a)
+        for idx in zip(*np.nonzero(CD.grid_masks(a, st, TECH, BITS, None)["valid"])):
+            sizes = {b: st[b][i] for b, i in zip(CD.BUFFERS, idx)}
+            area = float(CD.design_area(a, sizes, TECH))
+            every += [(e, c, area) for e, c in every_total(CD.make_hardware(a, sizes, TECH, BITS)) or []
+                      if c <= limits.cycles]
+    truth = sorted({p for p in every if not any(q != p and all(x <= y for x, y in zip(q, p)) for q in every)})
+    assert res.status == "OPTIMAL"
+    assert [(d.energy_fj, d.cycles, d.area_mm2) for d in res.front] == truth
+    assert len(truth) >= 3 and res.points["pruned"] > 0

@@ -766,6 +766,64 @@ def _solve_edp(layer: Layer, hw: Hardware, space: str, time_limit: float, worker
                        stats={"pareto_steps": steps, "min_cycles": c_min}, objective="edp")
 
 
+@dataclass(frozen=True)
+class LayerFront:
+    """A layer's energy-latency Pareto front. `points`: (fJ, cycles) of mappings found;
+    `floor`: points below every mapping (each mapping has a floor point <= it in both
+    energy and cycles). Complete (OPTIMAL): the two are the same exact front."""
+
+    status: str
+    points: tuple[tuple[int, int], ...]
+    floor: tuple[tuple[int, int], ...]
+    reason: str | None = None
+
+
+def layer_front(layer: Layer, hw: Hardware, space: str = "full", time_limit: float = 60.0,
+                workers: int | None = None, fixed: dict | None = None) -> LayerFront:
+    """The whole front, walked as `_solve_edp` walks it but to its end: from the
+    minimum-energy mapping, repeatedly the least energy among mappings strictly faster
+    than the last point, until none is faster. Point j is then below every mapping
+    faster than point j-1 but not faster than point j, so the points found are a floor.
+
+    Each step's energy is bounded by the best template mapping (enumerated once) faster
+    than the last point, which prunes the step's model; the walk ends without another
+    solve once a point reaches ceil(MACs / MAC units), which no mapping can beat. At the
+    time limit the unexplored faster mappings are covered by one more floor point: (the
+    unfinished step's energy bound, that least number of cycles)."""
+    t0 = time.perf_counter()
+
+    def left() -> float:
+        return time_limit - (time.perf_counter() - t0)
+
+    least_cycles = ceil(layer.macs / hw.macs)  # every cycle does at most hw.macs MACs
+    template = enumerate_layer(layer, hw, "template", fixed=fixed, front=True).front
+    step: SolveResult | None = _solve(layer, hw, space, left(), workers, fixed, "energy", True)
+    proven: list[tuple[int, int]] = []
+    while step.status == "OPTIMAL":
+        proven.append((step.best.energy_fj, step.best.cycles))
+        if proven[-1][1] <= least_cycles:  # nothing is faster
+            return LayerFront("OPTIMAL", tuple(proven), tuple(proven))
+        if left() <= 0:
+            step = None
+            break
+        faster = template[0][template[1] < proven[-1][1]]
+        upper = int(faster.min()) if faster.size else None
+        step = _solve(layer, hw, space, left(), workers, fixed, "energy", False, max_cycles=proven[-1][1] - 1,
+                      upper=upper)
+    if step is not None and step.status == "INFEASIBLE":
+        if not proven:
+            return LayerFront("INFEASIBLE", (), (), step.reason)
+        return LayerFront("OPTIMAL", tuple(proven), tuple(proven))
+    points, least_energy = list(proven), proven[-1][0] if proven else 0
+    if step is not None:
+        if step.best is not None:
+            points.append((step.best.energy_fj, step.best.cycles))
+        least_energy = max(least_energy, step.bound or 0)
+    floor = tuple(proven) + ((least_energy, least_cycles),)
+    return LayerFront("FEASIBLE" if points else "UNKNOWN", tuple(points), floor,
+                      None if points else "no mapping found within the time limit")
+
+
 def _canonical(base: _Model, objective: str, optimum: int, seconds: float,
                workers: int | None) -> Mapping | None:
     """Among all optimal mappings, the one with the fewest cycles (energy, for the latency

@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 
+from mapper import pareto
 from mapper.cost import Columns, Evaluation, combine, dim_tables, energy_breakdown, evaluate
 from mapper.hwspec import Hardware
 from mapper.layer import Layer
@@ -40,6 +41,8 @@ class EnumResult:
     # the best (energy fJ, cycles) and mapping of each exact (package split, chiplet split)
     per_split: dict[tuple, tuple[tuple[int, int], Mapping]] = field(default_factory=dict)
     reason: str | None = None  # why nothing fits, when best is None
+    # with front=True: every non-dominated (energy fJ, cycles) pair, energy ascending
+    front: tuple[np.ndarray, np.ndarray] | None = None
 
     def to_dict(self) -> dict:
         d = self.best.to_dict() if self.best else {"name": self.layer.name, "feasible": False,
@@ -94,12 +97,12 @@ CutFilter = Callable[[str, int, int, Cuts], np.ndarray]  # (dim, parts, core par
 
 def enumerate_layer(layer: Layer, hw: Hardware, space: str = "template",
                     max_points: int | None = None, fixed: dict | None = None,
-                    cut_filter: CutFilter | None = None) -> EnumResult:
+                    cut_filter: CutFilter | None = None, front: bool = False) -> EnumResult:
     """Exhaustive optimum of the C³P energy (ties: fewer cycles, then first found).
 
     `fixed` pins parts of the mapping: 'package' ('C'/'P'), 'chiplet' ('C'/'P'/'H'),
     'chip_order', 'core_order' ('channel'/'plane'); `cut_filter` keeps only some tiles;
-    the rest is searched.
+    the rest is searched. `front` also collects the energy-latency Pareto front.
     """
     if space not in ("template", "full"):
         raise ValueError("space must be 'template' or 'full'")
@@ -116,6 +119,7 @@ def enumerate_layer(layer: Layer, hw: Hardware, space: str = "template",
     per_split: dict[tuple, tuple[tuple, Mapping]] = {}
     least_need: dict[str, tuple[int, int]] = {}  # buffer -> (smallest need, capacity), bits
     tables: dict[tuple, np.ndarray] = {}  # (dim, parts, core parts) -> dim tables of its cuts
+    fronts: list[tuple[np.ndarray, np.ndarray]] = []
 
     for pkg in package_splits(hw.n_chiplets):
         if fixed.get("package", partition_type(pkg)) != partition_type(pkg):
@@ -155,6 +159,9 @@ def enumerate_layer(layer: Layer, hw: Hardware, space: str = "template",
                     feasible_points += int(comb.feasible.sum())
                     if not comb.feasible.any():
                         continue
+                    if front:
+                        ok = comb.feasible.ravel()
+                        fronts.append(pareto.front(energy.ravel()[ok], cycles.ravel()[ok]))
                     e = np.where(comb.feasible, energy, INF)
                     cand = np.flatnonzero(e == e.min())
                     i = int(cand[np.argmin(cycles.ravel()[cand])])
@@ -176,7 +183,12 @@ def enumerate_layer(layer: Layer, hw: Hardware, space: str = "template",
         assert best.energy_fj == best_key[0], "enumeration and evaluation disagree"
     per_partition = {p: evaluate(layer, hw, m) for p, (_, m) in sorted(per_pair.items())}
     reason = None if best else no_fit_reason(least_need, bool(fixed))
-    return EnumResult(layer, best, points, feasible_points, wall, space, per_partition, per_split, reason)
+    merged = None
+    if front:
+        merged = pareto.front(np.concatenate([f[0] for f in fronts] or [np.zeros(0, np.int64)]),
+                              np.concatenate([f[1] for f in fronts] or [np.zeros(0, np.int64)]))
+    return EnumResult(layer, best, points, feasible_points, wall, space, per_partition, per_split, reason,
+                      merged)
 
 
 def no_fit_reason(least_need: dict[str, tuple[int, int]], fixed: bool) -> str:
