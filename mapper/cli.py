@@ -642,7 +642,8 @@ def cmd_zoo(args) -> int:
     bad = [r for r in summary if r["infeasible_layers"]]
     if bad:
         names = ", ".join(f"{r['model']}@{r['resolution']} on {r['hardware']}" for r in bad)
-        raise Unmappable(f"{names}: some layers cannot be mapped (see the reports). Fix: {HW_FIX}")
+        raise Unmappable(f"{names}: some layers have no mapping — none fits, or none was found within "
+                         f"--time-limit (the reports give each layer's reason). Fix: {HW_FIX} Or raise --time-limit.")
     return 0
 
 
