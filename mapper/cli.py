@@ -1,4 +1,4 @@
-"""The `mapper` command: layers, evaluate, enumerate, solve, gap, codesign, hardware.
+"""The `mapper` command: layers, evaluate, enumerate, solve, gap, codesign, zoo, store, hardware.
 
 Bad input never shows a traceback: library errors carry a message for people
 (file, field, fix), printed here with a non-zero exit code.
