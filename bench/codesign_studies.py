@@ -114,8 +114,10 @@ def study_b(console, space, budget_s: float, brute_s: float) -> tuple[Section, S
                       f"brute force {per:.2f} s/design")
     sec.notes += [
         f"`codesign(..., steps_of(table2), area_mm2=3.0, objective='energy', space='template', "
-        f"time_limit={budget_s:g})`: OPTIMAL = every box closed (proof over every valid design of the grid, "
-        "template mappings); FEASIBLE = stopped at the time limit, bound gap = (best - bound) / best.",
+        f"time_limit={budget_s:g})`: OPTIMAL = no valid design of the grid can have less energy (template "
+        "mappings): every box closed, or stopped at the time limit with only boxes whose bound is no better than "
+        "the best left open (ties: a design as good on a smaller chiplet may remain); FEASIBLE = stopped at the "
+        "time limit, bound gap = (best - bound) / best.",
         "Memory steps: hardware/table2.yaml (Table II's bounds; the steps and O-L2's range are assumptions, cited "
         "there). Considered = allocations x size grid; valid = A-L1 <= A-L2, every buffer holds its smallest unit "
         "of work, chiplet area <= 3 mm².",
