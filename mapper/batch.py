@@ -46,7 +46,6 @@ class Entry:
 
     workload: Workload
     hw_name: str
-    hw: Hardware
     unique: list[tuple[Layer, list[str]]] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)  # per unique shape, its Job key
 
@@ -61,7 +60,7 @@ def plan(workloads: list[Workload], hardware: list[tuple[str, Hardware]], space:
     entries, jobs = [], {}
     for name, hw in hardware:
         for wl in workloads:
-            e = Entry(wl, name, hw, unique_layers(wl.layers))
+            e = Entry(wl, name, unique_layers(wl.layers))
             for layer, _ in e.unique:
                 key = solve_key(layer, hw, space, objective, None)
                 e.keys.append(key)

@@ -381,10 +381,8 @@ class _Search:
                        "over_limits": 0, "unresolved": 0}
         self.masks, self.heap, self.seq = [], [], itertools.count()
         self.incumbent: dict[int, Design] = {}
-        self.front: list[Design] = []  # 'pareto'
-        self.front_points: list[tuple[int, int, float]] = []
+        self.front: list[Design] = []  # 'pareto': no point matches or beats another in all three
         self.designs: list[Design] = []
-        self.leaf_bounds: list[int] = []
         self.unresolved = 0
         self.why_unmappable: str | None = None  # the first layer found to fit no design of a box
         for i, (a, st) in enumerate(zip(allocs, self.steps)):
@@ -410,7 +408,7 @@ class _Search:
         with a smaller chiplet (ties go to the smaller area, which grows with sizes).
         'pareto': every floor point is matched by a front point no larger in area."""
         if self.objective == "pareto":
-            return floor is not None and pareto.dominated(*floor, box.least_area, self.front_points)
+            return floor is not None and pareto.dominated(*floor, box.least_area, self.front_points())
         alloc = self.allocs[box.alloc_i]
         best = self.incumbent.get(alloc.chiplets)
         if best is None or bound < best.value:
@@ -456,7 +454,6 @@ class _Search:
         """A priced design (for 'pareto', one point of its front): the incumbents and the
         front of (energy, cycles, area) points no other point matches or beats in all three."""
         self.designs.append(d)
-        self.leaf_bounds.append(d.bound)
         if self.on_design:
             self.on_design(d)
         best = self.incumbent.get(d.alloc.chiplets)
@@ -464,10 +461,12 @@ class _Search:
             self.incumbent[d.alloc.chiplets] = d
         if self.objective == "pareto":
             p = (d.energy_fj, d.cycles, d.area_mm2)
-            if not pareto.dominated(np.array([p[0]]), np.array([p[1]]), p[2], self.front_points):
-                keep = [i for i, q in enumerate(self.front_points) if not all(x <= y for x, y in zip(p, q))]
-                self.front = [self.front[i] for i in keep] + [d]
-                self.front_points = [self.front_points[i] for i in keep] + [p]
+            if not pareto.dominated(np.array([p[0]]), np.array([p[1]]), p[2], self.front_points()):
+                self.front = [f for f, q in zip(self.front, self.front_points())
+                              if not all(x <= y for x, y in zip(p, q))] + [d]
+
+    def front_points(self) -> list[tuple[int, int, float]]:
+        return [(d.energy_fj, d.cycles, d.area_mm2) for d in self.front]
 
     def result(self, wall: float, note: str) -> Result:
         """The best design (overall and per chiplet count), each with its proof status:
