@@ -3,4 +3,4 @@
 __version__ = "0.1.0"
 # Bumped whenever a change alters any count or energy of mapper/cost.py; later
 # caches key on it so old results are never served for a new model.
-COST_MODEL_VERSION = 1
+COST_MODEL_VERSION = 2

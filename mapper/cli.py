@@ -19,7 +19,7 @@ import yaml
 from rich.console import Console
 
 from mapper import __version__, baselines, batch, codesign, zoo_report
-from mapper.cost import evaluate
+from mapper.cost import bandwidths, evaluate
 from mapper.dataflows import NAMED, best_of
 from mapper.hardware import HardwareError, find_hardware, hardware_to_dict, load_design_space, load_hardware
 from mapper.hwspec import Hardware
@@ -701,7 +701,8 @@ def cmd_hardware(args) -> int:
     hw = get_hardware(args)
     derived = {"chiplet_area_mm2": round(hw.chiplet_area_mm2(), 6),
                "package_area_mm2": round(hw.package_area_mm2(), 6), "macs": hw.macs,
-               "energy_fj_per_bit": hw.energy_fj_per_bit()}
+               "frequency_mhz": hw.frequency_mhz, "energy_fj_per_bit": hw.energy_fj_per_bit(),
+               "package_bits_per_cycle": {k: round(num / den, 6) for k, (num, den) in bandwidths(hw).items()}}
     if args.json:
         print(json.dumps({"hardware": hardware_to_dict(hw), "derived": derived}, indent=1))
     else:

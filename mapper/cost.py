@@ -348,7 +348,7 @@ def mapping_counts(c: CostContext) -> dict:
         # one broadcast read per pool per step (plane steps of the largest member)
         "w_l1_read": L.N * L.Cr * RS * k[("plain", "core", "sum", "sum")]
                      * c.plane("count", "core", "core", "sum", "first"),
-        "cycles": L.N * RS * cblocks * c.plane("plain", "core", "core", "first", "first")
+        "compute_cycles": L.N * RS * cblocks * c.plane("plain", "core", "core", "first", "first")
                   * k[("count", "core", "first", "first")],
         "o_l1_need": c.hw.lanes * c.hw.psum_bits * h[("max", "plain", "core")] * w[("max", "plain", "core")],
         "o_l2_need": c.hw.act_bits * h[("cmax", "plain", "tile")] * w[("cmax", "plain", "tile")]
@@ -395,8 +395,9 @@ def combine(layer: Layer, hw: Hardware, chip_order: str, core_order: str,
         "o_l2_write": outputs,
         "o_l2_read": outputs,
         "macs": layer.macs,
-        "cycles": per_mapping["cycles"],
+        "compute_cycles": per_mapping["compute_cycles"],
     }
+    counts["cycles"] = latency(counts, hw)["cycles"]
     needs = {
         "o_l1": (per_mapping["o_l1_need"], hw.capacity_bits("o_l1")),
         "a_l1": (a1.foot[-1] * ab, hw.capacity_bits("a_l1")),  # innermost footprints
@@ -413,6 +414,42 @@ def combine(layer: Layer, hw: Hardware, chip_order: str, core_order: str,
         "a_l2": _select(l2_fits, list(range(5)), 4),
     }
     return Combined(counts, needs, retention, feasible)
+
+
+def d2d_bits(counts: TMapping[str, Any], hw: Hardware):
+    """Die-to-die traffic in bits (each transfer crosses one link: docs/cost-model.md §4 (Time))."""
+    return (counts["d2d_w"] * hw.weight_bits + counts["d2d_a"] * hw.act_bits
+            + counts.get("d2d_p", 0) * hw.psum_bits)
+
+
+def bandwidths(hw: Hardware) -> dict[str, tuple[int, int]]:
+    """Per modelled resource, (bits per cycle, numerator and denominator) of the whole
+    package: DRAM has one channel per chiplet (NN-Baton Sec. III-A), the die-to-die
+    network N_P links working at once (the ring's, or on a mesh the links of the ring
+    embedded in it). A resource without a bandwidth is not modelled."""
+    out = {}
+    for name, gb_s, units in (("dram", hw.dram_gb_s, hw.n_chiplets),
+                              ("d2d", hw.d2d_gb_s, hw.n_chiplets if hw.n_chiplets > 1 else 0)):
+        if gb_s and units:
+            rate = hw.bits_per_cycle(gb_s) * units
+            out[name] = (rate.numerator, rate.denominator)
+    return out
+
+
+def latency(counts: TMapping[str, Any], hw: Hardware) -> dict[str, Any]:
+    """Cycles of a layer: the slowest of the MACs, the DRAM channels and the die-to-die
+    links bounds it (Timeloop-style roofline with perfect double-buffering: each
+    resource's time over the whole layer, traffic spread evenly over the channels and
+    links). Ints or numpy arrays. Also the time each resource alone would need."""
+    times = {"compute": counts["compute_cycles"]}
+    bits = {"dram": lambda: dram_bits(counts, hw), "d2d": lambda: d2d_bits(counts, hw)}
+    for name, (num, den) in bandwidths(hw).items():
+        times[name] = -(-(bits[name]() * den) // num)  # ceil
+    cycles = times["compute"]
+    for name in ("dram", "d2d"):
+        if name in times:
+            cycles = np.maximum(cycles, times[name])
+    return times | {"cycles": cycles}
 
 
 def energy_breakdown(counts: TMapping[str, Any], hw: Hardware) -> dict[str, Any]:
@@ -451,6 +488,12 @@ class Evaluation:
     utilization: float
     latency_s: float
     retention: dict[str, int]
+    times: dict[str, int] = field(default_factory=dict)  # cycles each resource alone needs
+
+    @property
+    def bound_by(self) -> str:
+        """The resource whose time is the layer's latency (compute on ties)."""
+        return max(self.times, key=lambda k: (self.times[k], k == "compute")) if self.times else "compute"
 
     def to_dict(self) -> dict:
         return {
@@ -462,6 +505,8 @@ class Evaluation:
             "cycles": self.cycles,
             "latency_s": self.latency_s,
             "utilization": self.utilization,
+            "cycles_by_resource": dict(self.times),
+            "bound_by": self.bound_by,
             "mapping": self.mapping.to_dict(),
             "mapping_text": self.mapping.describe(),
             "mapping_short": self.mapping.short(),
@@ -501,10 +546,12 @@ def evaluate(layer: Layer, hw: Hardware, m: Mapping) -> Evaluation:
     counts = {k: int(v) for k, v in comb.counts.items()}
     breakdown = {k: int(v) for k, v in energy_breakdown(counts, hw).items()}
     cycles = counts["cycles"]
+    times = {k: int(v) for k, v in latency(counts, hw).items() if k != "cycles"}
     return Evaluation(
         layer=layer, mapping=m, feasible=bool(comb.feasible), reason=infeasibility(comb.needs),
         counts=counts, breakdown_fj=breakdown, energy_fj=sum(breakdown.values()), cycles=cycles,
         utilization=layer.macs / (cycles * hw.macs),
-        latency_s=cycles / (hw.tech.frequency_mhz * 1e6),
+        latency_s=cycles / (hw.frequency_mhz * 1e6),
         retention={k: int(v) for k, v in comb.retention.items()},
+        times=times,
     )

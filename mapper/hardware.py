@@ -13,7 +13,9 @@ File layout of a hardware description (bundled example:
     notes: ["free text", ...]        # optional
     tech: tech-16nm.yaml            # technology table: path relative to this file,
                                     # a bundled name, or an inline mapping of its fields
-    package: {chiplets: 4, topology: ring}     # topology: ring (the only one modelled so far)
+    package: {chiplets: 4, topology: ring,     # or topology: mesh with mesh: [rows, columns]
+              dram_gb_s: 12.8, d2d_gb_s: 25}   # optional bandwidths (GB/s = 10^9 B/s): the
+                                               # latency is then the slowest of MACs, DRAM, links
     chiplet: {cores: 8, a_l2: 64KB, o_l2: 32KB}
     core:    {lanes: 8, vector: 8, o_l1: 1.5KB, a_l1: 800B, w_l1: 18KB}
     bits:    {act: 8, weight: 8, psum: 24}      # optional, these are the defaults
@@ -44,7 +46,7 @@ from yaml.constructor import ConstructorError
 from mapper.hwspec import Hardware, Tech
 
 HARDWARE_DIR = Path(__file__).resolve().parents[1] / "hardware"
-TOPOLOGIES = ("ring",)  # a 2D mesh (Simba) is not priced yet: rejected, not silently a ring
+TOPOLOGIES = ("ring", "mesh")
 TECH_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Tech))
 META_KEYS = ("name", "source", "notes")
 SIZE_UNITS = {"B": 1, "KB": 1024, "kB": 1024, "KiB": 1024, "MB": 1 << 20, "MiB": 1 << 20}
@@ -58,6 +60,9 @@ class HardwareError(Exception):
 
 
 # --------------------------------------------------------------------------- field table
+OPTIONAL = "optional"  # the default of a field that may be left out (the attribute is then None)
+
+
 class _Field:
     """One YAML field of a hardware file and the Hardware attribute it fills."""
 
@@ -68,7 +73,13 @@ class _Field:
 SECTIONS: dict[str, dict[str, _Field]] = {
     "package": {
         "chiplets": _Field("n_chiplets", "count", "number of chiplets N_P on the package", 4),
-        "topology": _Field("topology", "topology", "die-to-die network (ring)", "ring", "ring"),
+        "topology": _Field("topology", "topology", "die-to-die network (ring or mesh)", "ring", "ring"),
+        "mesh": _Field("mesh", "mesh", "rows and columns of chiplets of a mesh", [6, 6], OPTIONAL),
+        "dram_gb_s": _Field("dram_gb_s", "rate", "DRAM bandwidth per chiplet's channel, GB/s", 12.8, OPTIONAL),
+        "d2d_gb_s": _Field("d2d_gb_s", "rate", "die-to-die bandwidth per link and direction, GB/s", 25,
+                           OPTIONAL),
+        "clock_mhz": _Field("clock_mhz", "rate", "clock, MHz (overrides the technology's frequency_mhz)",
+                            1000, OPTIONAL),
     },
     "chiplet": {
         "cores": _Field("n_cores", "count", "number of cores N_C per chiplet", 8),
@@ -388,7 +399,7 @@ def load_hardware(path: str | Path) -> Hardware:
         for key, f in spec.items():
             field = f"{section}.{key}"
             if key not in sec:
-                vals[f.attr] = f.default
+                vals[f.attr] = None if f.default == OPTIONAL else f.default
                 continue
             v, src = _unwrap(ctx, sec, key, field)
             if src:
@@ -399,18 +410,57 @@ def load_hardware(path: str | Path) -> Hardware:
                 vals[f.attr] = _size(ctx, v, field, sec, key, f.example)
             elif f.kind == "bits":
                 vals[f.attr] = _bits(ctx, v, field, sec, key, f.example)
+            elif f.kind == "rate":
+                vals[f.attr] = _positive(ctx, v, field, sec, key)
+            elif f.kind == "mesh":
+                if not isinstance(v, list) or len(v) != 2:
+                    ctx.fail(field, f"must be [rows, columns], got {_show(v)}", "write e.g. `mesh: [6, 6]`",
+                             sec, key)
+                vals[f.attr] = tuple(_count(ctx, x, field, sec, key, 6) for x in v)
             else:  # topology
                 if v not in TOPOLOGIES:
                     ctx.fail(field, f"must be one of {', '.join(TOPOLOGIES)}, got {_show(v)}",
-                             "write `topology: ring` (NN-Baton's directional ring; the cost "
-                             "model does not price a 2D mesh yet)", sec, key)
+                             "write `topology: ring` (NN-Baton's directional ring) or `topology: mesh` "
+                             "with `mesh: [rows, columns]`", sec, key)
                 vals[f.attr] = v
 
+    _check_mesh(ctx, data, vals)
     hw = Hardware(name=name, tech=tech, source=source,
                   extra={"path": ctx.file, "tech_path": tech_path, "sources": sources, "notes": notes},
                   **vals)
     _check_capacities(ctx, hw, data)
     return hw
+
+
+def _check_mesh(ctx: _Ctx, data: dict, vals: dict) -> None:
+    """A mesh must hold the chiplets and carry NN-Baton's ring of rotations one hop per
+    link: a closed walk through every chiplet (a Hamiltonian cycle), which a grid has
+    when it is at least 2 x 2 with an even number of chiplets (or 2 chiplets side by side)."""
+    mesh, n = vals.get("mesh"), vals["n_chiplets"]
+    line = _line(data, "package.mesh") or _line(data, "package.topology")
+    if vals["topology"] != "mesh":
+        if mesh is not None:
+            ctx.fail("package.mesh", "is given but package.topology is not mesh",
+                     "write `topology: mesh`, or drop `mesh:`", line=line)
+        return
+    if mesh is None:
+        ctx.fail("package.mesh", "is missing (topology mesh needs the grid)",
+                 f"add `mesh: [rows, columns]` with rows x columns = {n} under `package:`", line=line)
+    rows, cols = mesh
+    if rows * cols != n:
+        ctx.fail("package.mesh", f"is {rows} x {cols} = {rows * cols} chiplets but package.chiplets is {n}",
+                 "make rows x columns equal the number of chiplets", line=line)
+    if not mesh_has_ring(rows, cols):
+        ctx.fail("package.mesh", f"{rows} x {cols} has no ring through every chiplet one hop apart "
+                 "(NN-Baton's rotation needs one)", "use a grid of at least 2 x 2 with an even "
+                 "number of chiplets (e.g. 6 x 6), or `topology: ring`", line=line)
+
+
+def mesh_has_ring(rows: int, cols: int) -> bool:
+    """Whether a rows x cols grid has a Hamiltonian cycle (or is 1 x 2 / 1 x 1)."""
+    if rows * cols <= 2:
+        return True
+    return min(rows, cols) >= 2 and rows * cols % 2 == 0
 
 
 def _notes(ctx: _Ctx, data: dict) -> list[str]:
@@ -484,7 +534,8 @@ def hardware_to_dict(hw: Hardware, sources: bool = False) -> dict:
         d["source"] = hw.source
     d["tech"] = {k: val(f"tech.{k}", getattr(hw.tech, k)) for k in TECH_FIELDS}
     for section, spec in SECTIONS.items():
-        d[section] = {k: val(f"{section}.{k}", getattr(hw, f.attr)) for k, f in spec.items()}
+        d[section] = {k: val(f"{section}.{k}", list(v) if isinstance(v, tuple) else v)
+                      for k, f in spec.items() if (v := getattr(hw, f.attr)) is not None}
     return d
 
 

@@ -7,6 +7,7 @@ femtojoules (DESIGN.md rule 4: the objective is an integer).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 @dataclass(frozen=True)
 class Tech:
@@ -54,12 +55,25 @@ class Hardware:
     weight_bits: int = 8
     psum_bits: int = 24
     topology: str = "ring"
+    mesh: tuple[int, int] | None = None  # rows x columns of chiplets when topology == "mesh"
+    dram_gb_s: float | None = None  # per chiplet's DRAM channel (NN-Baton: N_P channels); None: not modelled
+    d2d_gb_s: float | None = None  # per die-to-die link and direction; None: not modelled
+    clock_mhz: float | None = None  # overrides the technology's frequency (a faster-clocked chip)
     source: str = ""
     extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def macs(self) -> int:
         return self.n_chiplets * self.n_cores * self.lanes * self.vector
+
+    @property
+    def frequency_mhz(self) -> float:
+        return self.clock_mhz or self.tech.frequency_mhz
+
+    def bits_per_cycle(self, gb_s: float) -> Fraction:
+        """A bandwidth in GB/s (10^9 bytes per second, the DRAM and link convention) as
+        an exact number of bits per clock cycle."""
+        return Fraction(str(gb_s)) * 8000 / Fraction(str(self.frequency_mhz))
 
     def capacity_bits(self, buffer: str) -> int:
         return 8 * getattr(self, buffer)

@@ -48,11 +48,20 @@ GROUPS = {"DRAM": ("dram",), "D2D": ("d2d",), "L2": ("a_l2", "o_l2"), "L1": ("a_
           "RF": ("o_l1",), "MAC": ("mac",)}
 
 
+BOUND_TEXT = {"compute": "MAC", "dram": "DRAM", "d2d": "D2D"}
+BOUND_CAPTION = "by = what bounds the cycles (MACs, DRAM or die-to-die links)"
+
+
+def bound_text(r: dict) -> str:
+    """What bounds a layer's cycles, for tables."""
+    return BOUND_TEXT.get(r.get("bound_by", "compute"), r.get("bound_by", ""))
+
+
 def results_table(title: str, rows: list[dict]) -> Table:
     """One row per layer: mapping, energy, breakdown shares, cycles, utilisation."""
     t = Table(title=title, caption="mapping: package/chiplet split, T = chiplet tile HxWxK, "
-              "U = core tile HxW (xL); c/p = channel/plane priority")
-    for col in ("layer", "mapping", "energy", *GROUPS, "cycles", "util"):
+              f"U = core tile HxW (xL); c/p = channel/plane priority; {BOUND_CAPTION}")
+    for col in ("layer", "mapping", "energy", *GROUPS, "cycles", "by", "util"):
         t.add_column(col, justify="left" if col in ("layer", "mapping") else "right")
     for r in rows:
         if not r.get("feasible", True):
@@ -62,15 +71,16 @@ def results_table(title: str, rows: list[dict]) -> Table:
         shares = [f"{100 * sum(r['breakdown_pj'][lv] for lv in g) / e:.0f}%"
                   for g in GROUPS.values()]
         t.add_row(r["name"], r["mapping_short"], energy_str(e), *shares,
-                  f"{r['cycles']:,}", f"{100 * r['utilization']:.0f}%")
+                  f"{r['cycles']:,}", bound_text(r), f"{100 * r['utilization']:.0f}%")
     return t
 
 
 def solve_table(title: str, rows: list[dict]) -> Table:
     """`mapper solve`: status, proven gap and time beside the energy and its breakdown."""
     t = Table(title=title, caption="mapping: package/chiplet split, T = chiplet tile HxWxK, "
-              "U = core tile HxW (xL); c/p = channel/plane priority; gap = (energy - bound)/energy")
-    for col in ("layer", "status", "mapping", "energy", "gap", *GROUPS, "cycles", "util", "time"):
+              "U = core tile HxW (xL); c/p = channel/plane priority; gap = (energy - bound)/energy; "
+              f"{BOUND_CAPTION}")
+    for col in ("layer", "status", "mapping", "energy", "gap", *GROUPS, "cycles", "by", "util", "time"):
         t.add_column(col, justify="left" if col in ("layer", "status", "mapping") else "right")
     for r in rows:
         if not r.get("feasible", True):
@@ -80,7 +90,8 @@ def solve_table(title: str, rows: list[dict]) -> Table:
         shares = [f"{100 * sum(r['breakdown_pj'][lv] for lv in g) / e:.0f}%" for g in GROUPS.values()]
         gap = "—" if r["gap"] is None else f"{100 * r['gap']:.2f}%"
         t.add_row(r["name"], r["status"], r["mapping_short"], energy_str(e), gap, *shares,
-                  f"{r['cycles']:,}", f"{100 * r['utilization']:.0f}%", f"{r['solve_time_s']:.2f}s")
+                  f"{r['cycles']:,}", bound_text(r), f"{100 * r['utilization']:.0f}%",
+                  f"{r['solve_time_s']:.2f}s")
     return t
 
 
@@ -119,8 +130,8 @@ def markdown_report(title: str, header: dict, rows: list[dict], total: dict) -> 
     out = [f"# {title}", ""]
     out += [f"- **{k}**: {v}" for k, v in header.items()]
     out += ["", "## Per layer", "",
-            "| layer | mapping | energy (pJ) | " + " | ".join(LEVELS) + " | cycles | util |",
-            "|---|---|---:|" + "---:|" * len(LEVELS) + "---:|---:|"]
+            "| layer | mapping | energy (pJ) | " + " | ".join(LEVELS) + " | cycles | bound by | util |",
+            "|---|---|---:|" + "---:|" * len(LEVELS) + "---:|---|---:|"]
     for r in rows:
         if not r.get("feasible", True):
             out.append(f"| {r['name']} | infeasible: {r.get('reason')} |")
@@ -128,7 +139,7 @@ def markdown_report(title: str, header: dict, rows: list[dict], total: dict) -> 
         shares = " | ".join(f"{100 * r['breakdown_pj'][lv] / r['energy_pj']:.1f}%" for lv in LEVELS)
         mapping = r["mapping_short"].replace("|", "\\|")  # H-type splits contain a '|'
         out.append(f"| {r['name']} | {mapping} | {r['energy_pj']:.1f} | {shares} | "
-                   f"{r['cycles']} | {100 * r['utilization']:.1f}% |")
+                   f"{r['cycles']} | {bound_text(r)} | {100 * r['utilization']:.1f}% |")
     pairs = sorted({p for r in rows for p in r.get("per_partition", {})})
     if pairs:
         out += ["", "## Best energy per spatial pair (package, chiplet), relative to the best", "",

@@ -23,7 +23,7 @@ from math import ceil, isqrt
 
 import numpy as np
 
-from mapper.cost import Evaluation, energy_breakdown, infeasibility, windows
+from mapper.cost import Evaluation, energy_breakdown, infeasibility, latency, windows
 from mapper.hwspec import Hardware
 from mapper.layer import Layer
 from mapper.space import split
@@ -33,6 +33,12 @@ def grid(n: int) -> tuple[int, int]:
     """rows x columns: the most square factorisation of n units (rows <= columns)."""
     rows = max(d for d in range(1, isqrt(n) + 1) if n % d == 0)
     return rows, n // rows
+
+
+def chiplet_grid(hw: Hardware) -> tuple[int, int]:
+    """The package's rows x columns of chiplets: the mesh itself, or on a ring the most
+    square arrangement (NN-Baton's 4-chiplet Simba: 2 x 2)."""
+    return hw.mesh if hw.topology == "mesh" and hw.mesh else grid(hw.n_chiplets)
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ def applicable(layer: Layer) -> str | None:
 def counts(layer: Layer, hw: Hardware, th, tw) -> tuple[dict, dict]:
     """Counted fields and hard needs ({buffer: (need bits, capacity bits)}) for plane tiles
     th x tw (ints, or numpy arrays for many tiles at once)."""
-    rows_p, cols_p = grid(hw.n_chiplets)
+    rows_p, cols_p = chiplet_grid(hw)
     rows_c, cols_c = grid(hw.n_cores)
     L, P, N, RS = hw.lanes, hw.vector, layer.N, layer.R * layer.S
     ab, wb, pb = hw.act_bits, hw.weight_bits, hw.psum_bits
@@ -105,8 +111,9 @@ def counts(layer: Layer, hw: Hardware, th, tw) -> tuple[dict, dict]:
         "o_l2_write": outputs,
         "o_l2_read": outputs,
         "macs": layer.macs,
-        "cycles": pixels * RS * ceil(max(cr) / P) * ceil(max(ck) / L),
+        "compute_cycles": pixels * RS * ceil(max(cr) / P) * ceil(max(ck) / L),
     }
+    c["cycles"] = latency(c, hw)["cycles"]
     needs = {
         "o_l1": (th * tw * L * pb, hw.capacity_bits("o_l1")),
         "a_l1": (min(P, max(cr)) * win_h[th] * win_w[tw] * ab, hw.capacity_bits("a_l1")),  # a c-block
@@ -122,10 +129,11 @@ def evaluate_simba(layer: Layer, hw: Hardware, m: SimbaMapping) -> Evaluation:
     c = {k: int(v) for k, v in c.items()}
     breakdown = {k: int(v) for k, v in energy_breakdown(c, hw).items()}
     reason = infeasibility({k: (int(n), cap) for k, (n, cap) in needs.items()})
+    times = {k: int(v) for k, v in latency(c, hw).items() if k != "cycles"}
     return Evaluation(layer=layer, mapping=m, feasible=reason is None, reason=reason, counts=c,
                       breakdown_fj=breakdown, energy_fj=sum(breakdown.values()), cycles=c["cycles"],
                       utilization=layer.macs / (c["cycles"] * hw.macs),
-                      latency_s=c["cycles"] / (hw.tech.frequency_mhz * 1e6), retention={})
+                      latency_s=c["cycles"] / (hw.frequency_mhz * 1e6), retention={}, times=times)
 
 
 def best_simba(layer: Layer, hw: Hardware) -> tuple[Evaluation | None, int, int, str]:

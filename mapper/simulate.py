@@ -2,8 +2,9 @@
 
 `simulate` walks every global step of the loop nest of `docs/cost-model.md` Sec. 2,
 keeps the content of every buffer instance as an explicit Python set of element
-identities, and counts every transfer of Sec. 3.3. It is deliberately independent
-of `mapper/cost.py` (which computes the same numbers analytically) and of
+identities, and counts every transfer of Sec. 3.3. Its counting is deliberately
+independent of `mapper/cost.py` (which computes the same numbers analytically; only
+`cost.latency`, the roofline *defined* over the counts, is shared) and of
 `Layer.window` / `layer.window_union` (the closed-form input windows): the rows and
 columns an output tile needs are built here as explicit sets.
 
@@ -32,6 +33,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
+from mapper.cost import latency
 from mapper.hwspec import Hardware, Tech
 from mapper.layer import Layer
 from mapper.space import (
@@ -48,7 +50,7 @@ from mapper.space import (
 COUNT_KEYS = (
     "dram_read_w", "dram_read_a", "dram_write_o", "d2d_w", "d2d_a",
     "a_l2_write", "a_l2_read", "a_l1_write", "a_l1_read", "w_l1_write", "w_l1_read",
-    "o_l1_rmw", "o_l2_write", "o_l2_read", "macs", "cycles",
+    "o_l1_rmw", "o_l2_write", "o_l2_read", "macs", "compute_cycles",
 )
 
 # Loop order inside one level (outer -> inner), docs/cost-model.md Sec. 2.
@@ -345,7 +347,7 @@ def simulate(layer: Layer, hw: Hardware, mapping: Mapping) -> SimResult:
                     need = ids.weights(kr, w_ch)
                     w_needs[(ch, ik)].append((step, need))
                     counts["w_l1_read"] += len(need)  # broadcast: one read per pool and step
-            counts["cycles"] += step_cycles
+            counts["compute_cycles"] += step_cycles
 
     # ---- invariants of the work itself --------------------------------------------
     assert counts["macs"] == layer.macs, (counts["macs"], layer.macs)
@@ -414,6 +416,8 @@ def simulate(layer: Layer, hw: Hardware, mapping: Mapping) -> SimResult:
     counts["dram_read_w"], counts["d2d_w"] = _share(w_chunks)
 
     assert set(counts) == set(COUNT_KEYS)
+    # the latency is a definition over these counts (the roofline of cost.latency), not a count
+    counts["cycles"] = int(latency(counts, hw)["cycles"])
     return SimResult(True, None, counts, retention)
 
 
@@ -433,8 +437,8 @@ def simulate_simba(layer: Layer, hw: Hardware, th: int, tw: int) -> dict[str, in
     """Walk Simba's weight-centric loop nest (mapper/simba.py, docs/simba.md) PE by PE and
     tile by tile, input windows as explicit sets of rows and columns, and count every
     transfer. Dense layers only."""
-    from mapper.simba import grid  # the arrangement of chiplets and cores, not a cost rule
-    rows_p, cols_p = grid(hw.n_chiplets)
+    from mapper.simba import chiplet_grid, grid  # the arrangement of chiplets and cores, not a cost rule
+    rows_p, cols_p = chiplet_grid(hw)
     rows_c, cols_c = grid(hw.n_cores)
     L, P, RS = hw.lanes, hw.vector, layer.R * layer.S
     chans = _split(range(layer.Cr), rows_p * rows_c)  # PE row i -> input channels
@@ -483,9 +487,10 @@ def simulate_simba(layer: Layer, hw: Hardware, th: int, tw: int) -> dict[str, in
                     if i == len(chans) - 1:  # the bottom row emits the outputs
                         for key in ("o_l2_write", "o_l2_read", "dram_write_o"):
                             c[key] += pix * len(ks[j])
-                c["cycles"] += (pix * RS * max(math.ceil(len(ch) / P) for ch in chans)
+                c["compute_cycles"] += (pix * RS * max(math.ceil(len(ch) / P) for ch in chans)
                                 * max(math.ceil(len(k) / L) for k in ks))
-    return {k: c[k] for k in (*COUNT_KEYS, "d2d_p")}
+    out = {k: c[k] for k in (*COUNT_KEYS, "d2d_p")}
+    return out | {"cycles": int(latency(out, hw)["cycles"])}
 
 
 def _log_uniform(rng: random.Random, lo: int, hi: int) -> int:
@@ -537,6 +542,8 @@ def random_case(rng: random.Random) -> tuple[Layer, Hardware, Mapping]:
         o_l2=_log_uniform(rng, 16, 2000),
         tech=NNBATON_TECH,
         act_bits=act, weight_bits=weight, psum_bits=psum,
+        # sometimes bandwidths tight enough to bind (bits per cycle = GB/s x 16 at 500 MHz)
+        dram_gb_s=rng.choice([None, 0.25, 1.0, 4.0]), d2d_gb_s=rng.choice([None, 0.25, 1.0]),
     )
 
     # --- mapping

@@ -45,7 +45,8 @@ def reference_yaml(e: Entry, rows: list[dict], total: dict, space: str, objectiv
     for L, r in zip(e.workload.layers, rows):
         d = {"name": r["name"], "shape": shape_text(L.to_dict()), "status": r["status"]}
         if r.get("feasible", True):
-            d |= {"energy_pj": _pj(r["energy_pj"]), "cycles": r["cycles"], "utilization": round(r["utilization"], 6),
+            d |= {"energy_pj": _pj(r["energy_pj"]), "cycles": r["cycles"], "bound_by": r.get("bound_by", "compute"),
+                  "utilization": round(r["utilization"], 6),
                   "mapping": r["mapping_short"], "mapping_fields": r["mapping"],
                   "breakdown_pj": {k: _pj(v) for k, v in r["breakdown_pj"].items()}}
         else:

@@ -596,13 +596,13 @@ def test_fixed_choice_impossible_on_hardware(capsys, tmp_path):
     assert "--chiplet H" in err and "C/P" in err
 
 
-def test_mesh_topology_rejected(capsys, tmp_path):
+def test_mesh_without_its_grid_is_one_message(capsys, tmp_path):
     doc = yaml.safe_load(Path(hardware_yaml(tmp_path / "h.yaml")).read_text())
     doc["package"]["topology"] = "mesh"
     f = tmp_path / "mesh.yaml"
     f.write_text(yaml.safe_dump(doc))
     err = fails(capsys, "hardware", f)
-    assert "topology" in err and "ring" in err
+    assert "package.mesh" in err and "mesh: [rows, columns]" in err and "Traceback" not in err
 
 
 # ------------------------------------------------------------------ gap

@@ -34,7 +34,7 @@ def test_one_chiplet_one_core_everything_fits():
     # Everything fits at r = 0: every buffer keeps everything it ever saw.
     assert res.retention == {"a_l1": 0, "w_l1": 0, "a_l2": 0}
     c = res.counts
-    assert set(c) == set(COUNT_KEYS)
+    assert set(c) == {*COUNT_KEYS, "cycles"}
     # padded input: 3 channels x (3*1+3 = 6) rows x 6 cols = 108, read once from DRAM
     assert c["dram_read_a"] == c["a_l2_write"] == 108
     # weights: 2 x 3 x 3 x 3 = 54, once

@@ -32,7 +32,8 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from mapper.cost import (KEY_INDEX, Columns, CostContext, Evaluation, a_l1_positions, a_l2_positions,
-                         combine, energy_breakdown, evaluate, mapping_counts, w_l1_positions, windows)
+                         bandwidths, combine, energy_breakdown, evaluate, mapping_counts, w_l1_positions,
+                         windows)
 from mapper.hwspec import Hardware
 from mapper.layer import Layer
 from mapper.solvers.enumerate import INF, Cuts, cut_tables, dim_choices, dim_size, enumerate_layer
@@ -239,6 +240,8 @@ class _Model:
         self._prods: dict = {}
         self._hi: dict[int, int] = {}  # bounds of every value/product variable
         self._lo: dict[int, int] = {}
+        self.bandwidths = bandwidths(hw)  # modelled resources: {name: (num, den) bits per cycle}
+        self.traffic: dict[str, tuple] = {}  # buffer -> (fill var, shared var, their upper bounds)
 
     @property
     def candidates(self) -> dict[str, int]:
@@ -380,7 +383,7 @@ class _Model:
             best = best + self.coef["a_l1_read"] * value(fixed["a_l1_read"]) \
                 + self.coef["w_l1_read"] * value(fixed["w_l1_read"]) + self.constant_energy()
         else:
-            best = best + value(fixed["cycles"])
+            best = best + value(fixed["compute_cycles"])  # a lower bound of the latency
         return np.where(ok, best, np.inf)
 
     # -- a better incumbent --------------------------------------------------------------
@@ -570,20 +573,66 @@ class _Model:
             hi = max(cf * self.upper(f) + cs * self.upper(sh) for _, _, f, sh, _ in options)
             cost = m.NewIntVar(0, hi, f"cost_{buf}")
             ys = {qi: [] for qi in range(len(self.orders))}
+            exact = self.traffic_vars(buf, options) if self.bandwidths else None
             for qi, r, fill, shared, foot in options:
                 y = m.NewBoolVar(f"{buf}_q{qi}_r{r}")
                 ys[qi].append(y)
                 m.Add(self.var(foot * bits[buf]) <= cap_expr[buf]).OnlyEnforceIf(y)
                 m.Add(cost >= cf * self.var(fill) + cs * self.var(shared)).OnlyEnforceIf(y)
+                if exact:
+                    self.pin_traffic(exact, y, qi, r, options, bits[buf], cap_expr[buf])
             for qi, q in enumerate(self.q):
                 m.Add(sum(ys[qi]) == q)
             self.buffer_cost[buf] = cost
         self.energy = (sum(self.buffer_cost.values()) + co["a_l1_read"] * self.var(fixed["a_l1_read"])
                        + co["w_l1_read"] * self.var(fixed["w_l1_read"]) + self.constant_energy())
-        self.cycles = self.var(fixed["cycles"])
+        self.cycles = self.latency_var(self.var(fixed["compute_cycles"]), self.upper(fixed["compute_cycles"]))
         if self.max_cycles is not None:
             m.Add(self.cycles <= self.max_cycles)
         m.Minimize(self.energy if objective == "energy" else self.cycles)
+
+    # -- bandwidth-aware latency (cost.latency) -------------------------------------------
+    def traffic_vars(self, buf: str, options: list) -> tuple | None:
+        """Exact fills and shared fills of a buffer whose traffic reaches DRAM or the links
+        (W-L1 pools, A-L2); None for A-L1. Energy alone needs only `cost >=` (energy never
+        grows outward), but die-to-die traffic (fill - shared) need not shrink outward, so
+        with bandwidths modelled the pick is pinned to cost.py's rule: the outermost
+        position that fits, and the traffic equals that position's."""
+        if buf == "a_l1":
+            return None
+        hi_f = max(self.upper(f) for _, _, f, _, _ in options)
+        hi_s = max(self.upper(sh) for _, _, _, sh, _ in options)
+        fill, shared = self.m.NewIntVar(0, hi_f, f"fill_{buf}"), self.m.NewIntVar(0, hi_s, f"shared_{buf}")
+        self.traffic[buf] = (fill, shared, hi_f, hi_s)
+        return fill, shared
+
+    def pin_traffic(self, exact: tuple, y, qi: int, r: int, options: list, bits: int, cap) -> None:
+        fill_v, shared_v = exact
+        same = [o for o in options if o[0] == qi]
+        _, _, fill, shared, _ = same[r]
+        self.m.Add(fill_v == self.var(fill)).OnlyEnforceIf(y)
+        self.m.Add(shared_v == self.var(shared)).OnlyEnforceIf(y)
+        for _, _, _, _, foot in same[:r]:  # every outer position overflows
+            self.m.Add(self.var(foot * bits) > cap).OnlyEnforceIf(y)
+
+    def latency_var(self, compute, compute_hi: int):
+        """cost.latency: cycles >= each resource's time, num x cycles >= den x bits."""
+        if not self.bandwidths:
+            return compute
+        hw, L = self.hw, self.layer
+        fw, sw, hi_fw, hi_sw = self.traffic["w_l1"]
+        fa, sa, hi_fa, hi_sa = self.traffic["a_l2"]
+        out_bits = L.outputs * hw.act_bits
+        bits = {"dram": hw.weight_bits * sw + hw.act_bits * sa + out_bits,
+                "d2d": hw.weight_bits * (fw - sw) + hw.act_bits * (fa - sa)}
+        his = {"dram": hw.weight_bits * hi_sw + hw.act_bits * hi_sa + out_bits,
+               "d2d": hw.weight_bits * hi_fw + hw.act_bits * hi_fa}
+        hi = max([compute_hi] + [-(-his[k] * den // num) for k, (num, den) in self.bandwidths.items()])
+        cycles = self.m.NewIntVar(0, hi, "cycles")
+        self.m.Add(cycles >= compute)
+        for name, (num, den) in self.bandwidths.items():
+            self.m.Add(num * cycles >= den * bits[name])
+        return cycles
 
     def mapping(self, solver: cp_model.CpSolver) -> Mapping:
         pkg, cs = next(p for p, s in zip(self.pairs, self.s) if solver.Value(s))
