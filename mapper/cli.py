@@ -70,11 +70,13 @@ def get_workload(args) -> Workload:
     if not args.model:
         raise UsageError("give a model (a zoo name, a layer-list YAML or file.py:Class) "
                          "or a single layer with --layer \"K=64 C=64 H=56 W=56 R=3 S=3\".")
-    return load_workload(args.model, args.resolution)
+    return load_workload(args.model, args.resolution, getattr(args, "batch", 1))
 
 
 def title(wl: Workload) -> str:
-    return f"{wl.model} @ {wl.resolution}" if wl.resolution else wl.model
+    name = f"{wl.model} @ {wl.resolution}" if wl.resolution else wl.model
+    batch = max((lay.N for lay in wl.layers), default=1)
+    return f"{name}, batch {batch}" if batch > 1 else name
 
 
 def get_hardware(args) -> Hardware:
@@ -585,10 +587,10 @@ def zoo_models(args) -> list[str]:
     if args.all and args.models:
         raise UsageError(f"give model names ({' '.join(args.models)}) or --all, not both.")
     if args.all:
-        return list(models.MODELS)
+        return list(models.ZOO)
     if not args.models:
         raise UsageError(f"give one or more models, e.g. `mapper zoo alexnet vgg16 --hw nnbaton-case-study`, "
-                         f"or --all (the bundled zoo: {', '.join(models.MODELS)}).")
+                         f"or --all (the bundled zoo: {', '.join(models.ZOO)}).")
     return args.models
 
 
@@ -730,6 +732,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--layer", help='one layer instead of a model, e.g. '
                         '"K=64 C=64 H=56 W=56 R=3 S=3 stride=1" (H, W: output plane)')
         sp.add_argument("--resolution", type=int, default=224, help="input resolution (default 224)")
+        sp.add_argument("--batch", type=positive_int, default=1,
+                        help="images per inference: N of every conv layer (default 1)")
         if hw:
             sp.add_argument("--hw", required=True, help="hardware YAML (path or bundled name)")
         sp.add_argument("--json", action="store_true", help="print one JSON object, nothing else")

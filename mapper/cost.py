@@ -271,6 +271,11 @@ class Positions:
     fill: list
     shared: list
     foot: list
+    writes: list = field(default_factory=list)  # buffer writes, when not the fills (in-memory copies)
+
+    @property
+    def written(self) -> list:
+        return self.writes or self.fill
 
     def fits(self, capacity_bits: int, bits: int) -> list:
         return [f * bits <= capacity_bits for f in self.foot]
@@ -279,8 +284,10 @@ class Positions:
 class CostContext:
     """The layer/hardware constants and dim tables that every buffer's rule reads."""
 
-    def __init__(self, layer: Layer, hw: Hardware, T: TMapping[str, TMapping]):
+    def __init__(self, layer: Layer, hw: Hardware, T: TMapping[str, TMapping], batch_tile: int = 1):
         self.layer, self.hw = layer, hw
+        self.b = batch_tile  # images per step (a batch tile); the n loop runs ceil(N / b) times
+        self.nb = ceil(layer.N / batch_tile)
         self.h, self.w, self.k = T["h"], T["w"], T["k"]
         self.dw = layer.depthwise
         self.in_k = "plain" if self.dw else "count"  # K is relevant to inputs only for depthwise
@@ -301,7 +308,7 @@ def a_l1_positions(c: CostContext, chip_order: str, core_order: str) -> Position
         # multicast: cores that differ only in K (dense) get one A-L2 read per chunk
         out.shared.append(windows * k[(c.in_k, ck, "sum", "sum" if c.dw else "first")])
         chan = 1 if c.dw else (L.C if r <= 7 else min(P, L.C))  # r = 8: one c-block
-        out.foot.append((N if r == 0 else 1) * chan * c.h[("max", "window", ch)]
+        out.foot.append((N if r == 0 else c.b) * chan * c.h[("max", "window", ch)]
                         * c.w[("max", "window", cw)] * (k[("max", "plain", ck)] if c.dw else 1))
     return out
 
@@ -313,8 +320,10 @@ def w_l1_positions(c: CostContext, chip_order: str, core_order: str) -> Position
     out = Positions([], [], [])
     for r in range(9):
         ch, cw, ck = (core_cut(d, r, chip_order, core_order) for d in "hwk")
-        per = (L.N if r >= 1 else 1) * Cr * RS * k[("plain", ck, "sum", "sum")]
+        per = (c.nb if r >= 1 else 1) * Cr * RS * k[("plain", ck, "sum", "sum")]  # reused by a batch tile
         out.fill.append(per * c.plane("count", ch, cw, "sum", "first"))
+        if c.hw.in_memory:  # an array computes only with the weights it holds: each core of
+            out.writes.append(per * c.plane("count", ch, cw, "sum", "sum"))  # the pool gets a copy
         out.shared.append(per * c.plane("count", ch, cw, "first", "first"))  # rotation
         out.foot.append(k[("max", "plain", ck)] * (Cr if r <= 7 else min(P, Cr)) * RS)
     return out
@@ -329,7 +338,7 @@ def a_l2_positions(c: CostContext, chip_order: str) -> Positions:
         pl = N * c.chan_in * c.h[("chip", "window", ch, "sum")] * c.w[("chip", "window", cw, "sum")]
         out.fill.append(pl * k[("chip", c.in_k, ck, "sum")])
         out.shared.append(pl * k[("chip", c.in_k, ck, "sum" if c.dw else "first")])  # rotation
-        out.foot.append((N if r == 0 else 1) * c.chan_in * c.h[("cmax", "window", ch)]
+        out.foot.append((N if r == 0 else c.b) * c.chan_in * c.h[("cmax", "window", ch)]
                         * c.w[("cmax", "window", cw)] * (k[("cmax", "plain", ck)] if c.dw else 1))
     return out
 
@@ -346,33 +355,40 @@ def mapping_counts(c: CostContext) -> dict:
                      * (k[("plain", "core", "sum", "sum")] if c.dw
                         else L.C * k[("count", "core", "sum", "sum")]),
         # one broadcast read per pool per step (plane steps of the largest member)
-        "w_l1_read": L.N * L.Cr * RS * k[("plain", "core", "sum", "sum")]
+        "w_l1_read": c.nb * L.Cr * RS * k[("plain", "core", "sum", "sum")]
                      * c.plane("count", "core", "core", "sum", "first"),
         "compute_cycles": L.N * RS * cblocks * c.plane("plain", "core", "core", "first", "first")
                   * k[("count", "core", "first", "first")],
-        "o_l1_need": c.hw.lanes * c.hw.psum_bits * h[("max", "plain", "core")] * w[("max", "plain", "core")],
-        "o_l2_need": c.hw.act_bits * h[("cmax", "plain", "tile")] * w[("cmax", "plain", "tile")]
+        "o_l1_need": c.b * c.hw.lanes * c.hw.psum_bits * h[("max", "plain", "core")] * w[("max", "plain", "core")],
+        "o_l2_need": c.b * c.hw.act_bits * h[("cmax", "plain", "tile")] * w[("cmax", "plain", "tile")]
                      * k[("cmax", "plain", "tile")],
     }
 
 
+def pool_capacity_bits(hw: Hardware, core_split: tuple[int, int, int]) -> int:
+    """W-L1 capacity of a pool (the cores with the same K part share their buffers), or of
+    one core for in-memory arrays (each holds its own copy)."""
+    return hw.capacity_bits("w_l1") * (1 if hw.in_memory else core_split[1] * core_split[2])
+
+
 def combine(layer: Layer, hw: Hardware, chip_order: str, core_order: str,
-            core_split: tuple[int, int, int], T: TMapping[str, TMapping]) -> Combined:
+            core_split: tuple[int, int, int], T: TMapping[str, TMapping], batch_tile: int = 1) -> Combined:
     """Apply the C³P rules. `T` maps 'k', 'h', 'w' to dim tables (values may be arrays)."""
     RS, cblocks = layer.R * layer.S, ceil(layer.Cr / hw.vector)
     ab, wb = hw.act_bits, hw.weight_bits
-    c = CostContext(layer, hw, T)
+    c = CostContext(layer, hw, T, batch_tile)
     a1 = a_l1_positions(c, chip_order, core_order)
     w1 = w_l1_positions(c, chip_order, core_order)
     a2 = a_l2_positions(c, chip_order)
-    pool_cap = core_split[1] * core_split[2] * hw.capacity_bits("w_l1")
+    pool_cap = pool_capacity_bits(hw, core_split)
     a_fits = a1.fits(hw.capacity_bits("a_l1"), ab)
     w_fits = w1.fits(pool_cap, wb)
     l2_fits = a2.fits(hw.capacity_bits("a_l2"), ab)
 
     a_l1_write = _select(a_fits, a1.fill, a1.fill[-1])
     a_l2_read = _select(a_fits, a1.shared, a1.shared[-1])
-    w_l1_write = _select(w_fits, w1.fill, w1.fill[-1])
+    w_l1_fill = _select(w_fits, w1.fill, w1.fill[-1])  # per pool: what DRAM and the ring deliver
+    w_l1_write = _select(w_fits, w1.written, w1.written[-1])
     dram_read_w = _select(w_fits, w1.shared, w1.shared[-1])
     a_l2_write = _select(l2_fits, a2.fill, a2.fill[-1])
     dram_read_a = _select(l2_fits, a2.shared, a2.shared[-1])
@@ -383,7 +399,7 @@ def combine(layer: Layer, hw: Hardware, chip_order: str, core_order: str,
         "dram_read_w": dram_read_w,
         "dram_read_a": dram_read_a,
         "dram_write_o": outputs,
-        "d2d_w": w_l1_write - dram_read_w,
+        "d2d_w": w_l1_fill - dram_read_w,
         "d2d_a": a_l2_write - dram_read_a,
         "a_l2_write": a_l2_write,
         "a_l2_read": a_l2_read,
@@ -401,7 +417,8 @@ def combine(layer: Layer, hw: Hardware, chip_order: str, core_order: str,
     needs = {
         "o_l1": (per_mapping["o_l1_need"], hw.capacity_bits("o_l1")),
         "a_l1": (a1.foot[-1] * ab, hw.capacity_bits("a_l1")),  # innermost footprints
-        "w_l1": (w1.foot[-1] * wb, pool_cap),
+        # in-memory computing: the array must hold the pool's whole share (written once)
+        "w_l1": (w1.foot[0 if hw.in_memory else -1] * wb, pool_cap),
         "a_l2": (a2.foot[-1] * ab, hw.capacity_bits("a_l2")),
         "o_l2": (per_mapping["o_l2_need"], hw.capacity_bits("o_l2")),
     }
@@ -463,10 +480,11 @@ def energy_breakdown(counts: TMapping[str, Any], hw: Hardware) -> dict[str, Any]
         "d2d": e["d2d"] * (c["d2d_w"] * wb + c["d2d_a"] * ab + c.get("d2d_p", 0) * pb),
         "a_l2": e["a_l2"] * (c["a_l2_write"] + c["a_l2_read"]) * ab,
         "o_l2": e["o_l2"] * (c["o_l2_write"] + c["o_l2_read"]) * ab,
-        "w_l1": e["w_l1"] * (c["w_l1_write"] + c["w_l1_read"]) * wb,
+        # in-memory computing reads no weights out: the MAC energy covers the array op
+        "w_l1": e["w_l1"] * (c["w_l1_write"] + (0 if hw.in_memory else c["w_l1_read"])) * wb,
         "a_l1": e["a_l1"] * (c["a_l1_write"] + c["a_l1_read"]) * ab,
         "o_l1": e["o_l1"] * c["o_l1_rmw"] * pb,
-        "mac": e["mac"] * c["macs"],
+        "mac": hw.mac_fj(c["macs"]),
     }
 
 
@@ -528,6 +546,31 @@ def dram_bits(counts: TMapping[str, int], hw: Hardware) -> int:
             + (counts["dram_read_a"] + counts["dram_write_o"]) * hw.act_bits)
 
 
+RLC_RUN_BITS, RLC_WORD_BITS, RLC_MAX_RUN = 5, 64, 31  # Eyeriss (seed 002) Sec. IV-C, Fig. 8
+
+
+def rlc_bits_per_element(density: float, act_bits: int) -> float:
+    """An ESTIMATE of the bits per activation of Eyeriss's run-length code at a given
+    fraction of non-zeros: each non-zero is a (5-bit run, value) pair; a run of more than
+    31 zeros needs a further pair per 32 zeros (counted as if zeros came in such runs: an
+    upper estimate); pairs are packed whole into 64-bit words with one flag bit (three
+    16-bit pairs per word). Dense data costs more than raw (21.3 vs 16 bits at 16 bit)."""
+    pairs_per_word = (RLC_WORD_BITS - 1) // (RLC_RUN_BITS + act_bits)
+    pairs = density + (1 - density) / (RLC_MAX_RUN + 1)
+    return RLC_WORD_BITS / pairs_per_word * pairs
+
+
+def rlc_dram_bits(counts: TMapping[str, int], hw: Hardware, layer: Layer) -> float:
+    """DRAM bits with the layer's coded activations (in_density / out_density) counted at
+    the run-length code's size; weights and raw activations as `dram_bits`. An estimate,
+    reported beside the exact figure; never optimised."""
+    def per_element(density: float | None) -> float:
+        return hw.act_bits if density is None else rlc_bits_per_element(density, hw.act_bits)
+
+    return (counts["dram_read_w"] * hw.weight_bits + counts["dram_read_a"] * per_element(layer.in_density)
+            + counts["dram_write_o"] * per_element(layer.out_density))
+
+
 def infeasibility(needs: TMapping[str, tuple[int, int]]) -> str | None:
     """Name the first buffer that is too small and by how much."""
     for buf, (need, cap) in needs.items():
@@ -542,7 +585,7 @@ def evaluate(layer: Layer, hw: Hardware, m: Mapping) -> Evaluation:
     why = check_structure(m, layer, hw)
     if why:
         raise ValueError(f"invalid mapping for {layer.name}: {why}")
-    comb = combine(layer, hw, m.chip_order, m.core_order, m.core_split, tables_for(layer, hw, m))
+    comb = combine(layer, hw, m.chip_order, m.core_order, m.core_split, tables_for(layer, hw, m), m.batch_tile)
     counts = {k: int(v) for k, v in comb.counts.items()}
     breakdown = {k: int(v) for k, v in energy_breakdown(counts, hw).items()}
     cycles = counts["cycles"]

@@ -48,6 +48,7 @@ from mapper.hwspec import Hardware, Tech
 HARDWARE_DIR = Path(__file__).resolve().parents[1] / "hardware"
 TOPOLOGIES = ("ring", "mesh")
 TECH_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Tech))
+TECH_REQUIRED = tuple(f for f in TECH_FIELDS if f != "mac_bits")  # mac_bits defaults to 8
 META_KEYS = ("name", "source", "notes")
 SIZE_UNITS = {"B": 1, "KB": 1024, "kB": 1024, "KiB": 1024, "MB": 1 << 20, "MiB": 1 << 20}
 _SIZE_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z]*)\s*$")
@@ -92,6 +93,8 @@ SECTIONS: dict[str, dict[str, _Field]] = {
         "o_l1": _Field("o_l1", "size", "output register file O-L1 per core, bytes", "1.5KB"),
         "a_l1": _Field("a_l1", "size", "activation buffer A-L1 per core, bytes", "800B"),
         "w_l1": _Field("w_l1", "size", "weight buffer W-L1 per core, bytes", "18KB"),
+        "in_memory": _Field("in_memory", "flag", "W-L1 is an in-memory-computing array (weights used "
+                            "in place and resident)", False, False),
     },
     "bits": {
         "act": _Field("act_bits", "bits", "activation bit width", 8, 8),
@@ -310,12 +313,14 @@ def _positive(ctx: _Ctx, v: Any, field: str, m: dict, key: str) -> float:
 # --------------------------------------------------------------------------- technology
 def _tech_from_mapping(ctx: _Ctx, m: dict, prefix: str, sources: dict[str, str]) -> Tech:
     """Build a Tech from a validated mapping (a tech file's top level, or inline `tech:`)."""
-    _check_keys(ctx, m, prefix, (*META_KEYS, *TECH_FIELDS), TECH_FIELDS)
+    _check_keys(ctx, m, prefix, (*META_KEYS, *TECH_FIELDS), TECH_REQUIRED)
     vals = {}
     for key in TECH_FIELDS:
         field = f"{prefix}{key}"
+        if key not in m:  # an optional field (mac_bits) keeps its default
+            continue
         v, src = _unwrap(ctx, m, key, field)
-        vals[key] = _positive(ctx, v, field, m, key)
+        vals[key] = _count(ctx, v, field, m, key, 8) if key == "mac_bits" else _positive(ctx, v, field, m, key)
         if src:
             sources[f"tech.{key}"] = src
     return Tech(**vals)
@@ -410,6 +415,10 @@ def load_hardware(path: str | Path) -> Hardware:
                 vals[f.attr] = _size(ctx, v, field, sec, key, f.example)
             elif f.kind == "bits":
                 vals[f.attr] = _bits(ctx, v, field, sec, key, f.example)
+            elif f.kind == "flag":
+                if not isinstance(v, bool):
+                    ctx.fail(field, f"must be true or false, got {_show(v)}", f"write `{key}: true`", sec, key)
+                vals[f.attr] = v
             elif f.kind == "rate":
                 vals[f.attr] = _positive(ctx, v, field, sec, key)
             elif f.kind == "mesh":

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+import numpy as np
+
 @dataclass(frozen=True)
 class Tech:
     """Technology table (NN-Baton Table I and Sec. V-A; sources in the YAML)."""
@@ -24,6 +26,7 @@ class Tech:
     sram_area_um2_per_kb: float
     sram_macro_area_um2: float
     d2d_phy_area_mm2: float
+    mac_bits: int = 8  # operand width that mac_pj and mac_area_um2 are for
 
     def sram_pj_per_bit(self, size_bytes: int) -> float:
         """SRAM access energy, linear in size through the two Table I points."""
@@ -59,12 +62,26 @@ class Hardware:
     dram_gb_s: float | None = None  # per chiplet's DRAM channel (NN-Baton: N_P channels); None: not modelled
     d2d_gb_s: float | None = None  # per die-to-die link and direction; None: not modelled
     clock_mhz: float | None = None  # overrides the technology's frequency (a faster-clocked chip)
+    in_memory: bool = False  # W-L1 is an in-memory-computing array: weights used in place, resident
     source: str = ""
     extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def macs(self) -> int:
         return self.n_chiplets * self.n_cores * self.lanes * self.vector
+
+    @property
+    def mac_scale(self) -> float:
+        """MAC energy and area relative to the technology's `mac_bits` x `mac_bits` MAC:
+        a multiplier grows with the product of its operand widths (Horowitz, ISSCC 2014,
+        45 nm: an 8-bit multiply 0.2 pJ, a 32-bit one 3.1 pJ, 15.5x for 16x the bit product)."""
+        return self.act_bits * self.weight_bits / self.tech.mac_bits ** 2
+
+    def mac_fj(self, macs):
+        """Energy of `macs` MACs in integer fJ, rounded once for the whole count (the MAC
+        count does not depend on the mapping, so this rounding never changes an optimum;
+        a 1-bit in-memory MAC of 2.9 fJ would lose 5 % if rounded per MAC)."""
+        return np.rint(np.asarray(macs) * self.tech.mac_pj * 1000 * self.mac_scale).astype(np.int64)
 
     @property
     def frequency_mhz(self) -> float:
@@ -93,11 +110,12 @@ class Hardware:
             "w_l1": round(t.sram_pj_per_bit(self.w_l1) * 1000),
             "a_l1": round(t.sram_pj_per_bit(self.a_l1) * 1000),
             "o_l1": round(t.reg_rmw_pj_per_bit * 1000),
-            "mac": round(t.mac_pj * 1000),
+            "mac": round(t.mac_pj * 1000 * self.mac_scale),  # per MAC, for display; priced by mac_fj
         }
 
     def chiplet_area_mm2(self) -> float:
-        return chiplet_area_mm2(self.tech, self.n_chiplets, self.n_cores, self.lanes * self.vector,
+        core_macs = self.lanes * self.vector * self.mac_scale  # in technology-sized MACs
+        return chiplet_area_mm2(self.tech, self.n_chiplets, self.n_cores, core_macs,
                                 {b: getattr(self, b) for b in ("o_l1", "a_l1", "w_l1", "a_l2", "o_l2")})
 
     def package_area_mm2(self) -> float:

@@ -57,6 +57,11 @@ class Layer:
     groups: int = 1
     N: int = 1
     kind: str = "conv"
+    # Fraction of non-zero input / output activations, when they are stored run-length
+    # coded in DRAM (Eyeriss); None: stored raw. Only for the RLC estimate
+    # (cost.rlc_dram_bits): the mapping is optimised for the raw traffic.
+    in_density: float | None = None
+    out_density: float | None = None
 
     # --- derived shape facts -------------------------------------------------
     @property
@@ -104,6 +109,9 @@ class Layer:
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        for key in ("in_density", "out_density"):  # absent unless given: files stay as they were
+            if d[key] is None:
+                del d[key]
         d["macs"] = self.macs
         return d
 

@@ -171,12 +171,12 @@ class _Ids:
         st, d = self.layer.stride, self.layer.dilation
         return {o * st + d * i for o in wr for i in range(self.layer.S)}
 
-    def inputs(self, n: int, channels: range, hr: range, wr: range) -> frozenset:
-        key = (n, channels.start, channels.stop, hr.start, hr.stop, wr.start, wr.stop)
+    def inputs(self, images: range, channels: range, hr: range, wr: range) -> frozenset:
+        key = (images.start, images.stop, channels.start, channels.stop, hr.start, hr.stop, wr.start, wr.stop)
         if key not in self._inputs:
             rows, cols = self.rows(hr), self.cols(wr)
-            self._inputs[key] = frozenset(
-                self.input_id(n, c, row, col) for c in channels for row in rows for col in cols)
+            self._inputs[key] = frozenset(self.input_id(n, c, row, col) for n in images
+                                          for c in channels for row in rows for col in cols)
         return self._inputs[key]
 
     def weights(self, kr: range, cr: range) -> frozenset:
@@ -289,18 +289,20 @@ def simulate(layer: Layer, hw: Hardware, mapping: Mapping) -> SimResult:
     pools = sorted({core[0] for core in cores})             # K-part index of each pool
     pool_members = {ik: [c for c in cores if c[0] == ik] for ik in pools}
 
-    chip_ranges = [range(layer.N)] + [range(geo.chip_extent[d]) for d in chip_dims]
+    b = mapping.batch_tile  # the n loop steps over batch tiles of b images (the last one ragged)
+    chip_ranges = [range(math.ceil(layer.N / b))] + [range(geo.chip_extent[d]) for d in chip_dims]
     core_ranges = [range(geo.core_extent[d]) for d in core_dims] + [range(n_cb)]
 
     a2_needs: dict = {ch: [] for ch in chiplets}
     a1_needs: dict = {(ch, co): [] for ch in chiplets for co in cores}
     w_needs: dict = {(ch, ik): [] for ch in chiplets for ik in pools}
     counts = dict.fromkeys(COUNT_KEYS, 0)
+    core_weights: dict = {}  # (chiplet, core) -> every weight the core computes with
     outputs: Counter = Counter()
     o_l2_largest = 0
 
     for chip_step in itertools.product(*chip_ranges):
-        n = chip_step[0]
+        imgs = range(chip_step[0] * b, min(layer.N, (chip_step[0] + 1) * b))
         jchip = dict(zip(chip_dims, chip_step[1:]))
         # chiplet tiles of every active chiplet at this step
         ctile = {}
@@ -308,45 +310,51 @@ def simulate(layer: Layer, hw: Hardware, mapping: Mapping) -> SimResult:
             tiles = {d: geo.chiplet_tile(d, ch[i], jchip[d]) for i, d in enumerate(DIMS)}
             if all(t is not None for t in tiles.values()):
                 ctile[ch] = tiles
-                o_l2_largest = max(o_l2_largest, len(tiles["k"]) * len(tiles["h"]) * len(tiles["w"]))
+                o_l2_largest = max(o_l2_largest,
+                                   len(imgs) * len(tiles["k"]) * len(tiles["h"]) * len(tiles["w"]))
                 chans = tiles["k"] if dw else range(layer.C)
-                a2_needs[ch].append((chip_step, ids.inputs(n, chans, tiles["h"], tiles["w"])))
+                a2_needs[ch].append((chip_step, ids.inputs(imgs, chans, tiles["h"], tiles["w"])))
 
         for core_step in itertools.product(*core_ranges):
             step = chip_step + core_step
             jcore = dict(zip(core_dims, core_step[:3]))
-            b = core_step[3]
+            cb = core_step[3]
             # the in-group channels of this c-block's weights (depthwise: the single c = 0)
-            w_ch = range(0, 1) if dw else cblocks[b]
+            w_ch = range(0, 1) if dw else cblocks[cb]
             step_cycles = 0
             for ch, tiles in ctile.items():
                 pool_k: dict[int, range] = {}
+                active_cores: dict[int, list] = {}
                 for co in cores:
                     t = {d: geo.core_tile(d, tiles[d], co[i], jcore[d]) for i, d in enumerate(DIMS)}
                     if any(x is None for x in t.values()):
                         continue  # idle core
                     kr, hr, wr = t["k"], t["h"], t["w"]
-                    pixels = len(hr) * len(wr)
+                    pixels = len(imgs) * len(hr) * len(wr)  # the pixels of every image of the tile
                     # depthwise: the c-block is the K tile's own channels
-                    in_ch = kr if dw else cblocks[b]
-                    red = 1 if dw else len(cblocks[b])  # reduced channels per lane in this block
-                    a1_needs[(ch, co)].append((step, ids.inputs(n, in_ch, hr, wr)))
+                    in_ch = kr if dw else cblocks[cb]
+                    red = 1 if dw else len(cblocks[cb])  # reduced channels per lane in this block
+                    a1_needs[(ch, co)].append((step, ids.inputs(imgs, in_ch, hr, wr)))
                     if co[0] in pool_k:
                         assert pool_k[co[0]] == kr  # pool members share the K core tile
                     pool_k[co[0]] = kr
-                    counts["a_l1_read"] += pixels * RS * (len(kr) if dw else len(cblocks[b]))
+                    active_cores.setdefault(co[0], []).append(co)
+                    counts["a_l1_read"] += pixels * RS * (len(kr) if dw else len(cblocks[cb]))
                     counts["o_l1_rmw"] += pixels * len(kr) * RS
                     counts["macs"] += pixels * len(kr) * red * RS
                     step_cycles = max(step_cycles, pixels * RS)
-                    if b == 0:
-                        for k in kr:
-                            for h in hr:
-                                for w in wr:
-                                    outputs[(n, k, h, w)] += 1
+                    if cb == 0:
+                        for n in imgs:
+                            for k in kr:
+                                for h in hr:
+                                    for w in wr:
+                                        outputs[(n, k, h, w)] += 1
                 for ik, kr in pool_k.items():
                     need = ids.weights(kr, w_ch)
                     w_needs[(ch, ik)].append((step, need))
                     counts["w_l1_read"] += len(need)  # broadcast: one read per pool and step
+                    for co in active_cores[ik]:  # in-memory arrays: what each core computes with
+                        core_weights.setdefault((ch, co), set()).update(need)
             counts["compute_cycles"] += step_cycles
 
     # ---- invariants of the work itself --------------------------------------------
@@ -358,16 +366,17 @@ def simulate(layer: Layer, hw: Hardware, mapping: Mapping) -> SimResult:
 
     # ---- feasibility and retention --------------------------------------------------
     problems = []
-    o_l1_need = mapping.core_tile[0] * mapping.core_tile[1] * L * hw.psum_bits
+    o_l1_need = b * mapping.core_tile[0] * mapping.core_tile[1] * L * hw.psum_bits
     if o_l1_need > hw.capacity_bits("o_l1"):
-        problems.append(f"O-L1: core tile {mapping.core_tile[0]}x{mapping.core_tile[1]}x{L} "
+        problems.append(f"O-L1: core tile {b}x{mapping.core_tile[0]}x{mapping.core_tile[1]}x{L} "
                         f"psums need {o_l1_need} bits > capacity {hw.capacity_bits('o_l1')} bits")
     o_l2_need = o_l2_largest * hw.act_bits
     if o_l2_need > hw.capacity_bits("o_l2"):
         problems.append(f"O-L2: largest chiplet tile ({o_l2_largest} outputs) needs {o_l2_need} "
                         f"bits > capacity {hw.capacity_bits('o_l2')} bits")
     retention = {}
-    pool_cap = len(pool_members[pools[0]]) * hw.capacity_bits("w_l1")
+    # an in-memory array holds its own weights; otherwise a pool shares its cores' buffers
+    pool_cap = (1 if hw.in_memory else len(pool_members[pools[0]])) * hw.capacity_bits("w_l1")
     assert all(len(v) == len(pool_members[pools[0]]) for v in pool_members.values())
     for name, label, needs, n_pos, cap, bits in (
         ("a_l1", "A-L1", a1_needs, L1_POSITIONS, hw.capacity_bits("a_l1"), hw.act_bits),
@@ -375,7 +384,9 @@ def simulate(layer: Layer, hw: Hardware, mapping: Mapping) -> SimResult:
         ("a_l2", "A-L2", a2_needs, L2_POSITIONS, hw.capacity_bits("a_l2"), hw.act_bits),
     ):
         r, largest = _retention(needs, n_pos, cap, bits)
-        if r is None:
+        if name == "w_l1" and hw.in_memory and r != 0:  # an IMC array cannot reload weights
+            problems.append(f"W-L1 pool (in memory): the weights are not resident (retention {r})")
+        elif r is None:
             problems.append(f"{label}: innermost footprint {largest} elements needs "
                             f"{largest * bits} bits > capacity {cap} bits")
         else:
@@ -414,6 +425,8 @@ def simulate(layer: Layer, hw: Hardware, mapping: Mapping) -> SimResult:
     for owners in w_owner.values():  # sharers are always pools of different chiplets
         assert len(owners) == len(set(owners))
     counts["dram_read_w"], counts["d2d_w"] = _share(w_chunks)
+    if hw.in_memory:  # resident (r = 0): each array is written every weight it uses, once
+        counts["w_l1_write"] = sum(len(ws) for ws in core_weights.values())
 
     assert set(counts) == set(COUNT_KEYS)
     # the latency is a definition over these counts (the roofline of cost.latency), not a count
@@ -522,7 +535,7 @@ def random_case(rng: random.Random) -> tuple[Layer, Hardware, Mapping]:
         pad_max -= 1
     padding = rng.randint(0, pad_max)
     layer = Layer(name="rand", K=K, C=C, H=H, W=W, R=R, S=S, stride=stride, padding=padding,
-                  dilation=dilation, groups=groups, N=rng.choice([1, 2]), kind=kind)
+                  dilation=dilation, groups=groups, N=rng.choice([1, 1, 2, 3]), kind=kind)
 
     # --- hardware
     # bit widths: mostly NN-Baton's 8/8/24, sometimes others (capacities are in bits)
@@ -544,6 +557,7 @@ def random_case(rng: random.Random) -> tuple[Layer, Hardware, Mapping]:
         act_bits=act, weight_bits=weight, psum_bits=psum,
         # sometimes bandwidths tight enough to bind (bits per cycle = GB/s x 16 at 500 MHz)
         dram_gb_s=rng.choice([None, 0.25, 1.0, 4.0]), d2d_gb_s=rng.choice([None, 0.25, 1.0]),
+        in_memory=rng.random() < 0.1,
     )
 
     # --- mapping
@@ -553,7 +567,8 @@ def random_case(rng: random.Random) -> tuple[Layer, Hardware, Mapping]:
     chip_tile = tuple(rng.randint(1, math.ceil(size[i] / pkg[i])) for i in range(3))
     core_tile = tuple(rng.randint(1, math.ceil(chip_tile[i] / core[i])) for i in (1, 2))
     m = Mapping(pkg_split=pkg, chip_tile=chip_tile, chip_order=rng.choice(ORDERS),
-                core_split=core, core_tile=core_tile, core_order=rng.choice(ORDERS))
+                core_split=core, core_tile=core_tile, core_order=rng.choice(ORDERS),
+                batch_tile=rng.randint(1, layer.N))
     problem = check_structure(m, layer, hw)
     assert problem is None, problem
     return layer, hw, m

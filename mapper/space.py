@@ -48,6 +48,7 @@ class Mapping:
     core_split: tuple[int, int, int]
     core_tile: tuple[int, int]
     core_order: str
+    batch_tile: int = 1  # images per step: the batch loop n is cut into ceil(N / batch_tile) steps
 
     @property
     def package_type(self) -> str:
@@ -68,6 +69,8 @@ class Mapping:
         d = {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
         d["package_type"] = self.package_type
         d["chiplet_type"] = self.chiplet_type
+        if self.batch_tile == 1:  # one image per step: the only choice at batch 1, left implicit
+            del d["batch_tile"]
         return d
 
     @classmethod
@@ -77,7 +80,8 @@ class Mapping:
             raise ValueError(f"a mapping must be a mapping of fields, got {type(d).__name__}")
         fields = {"pkg_split": 3, "chip_tile": 3, "core_split": 3, "core_tile": 2,
                   "chip_order": 0, "core_order": 0}
-        extra = set(d) - set(fields) - {"package_type", "chiplet_type"}  # to_dict adds these
+        # to_dict adds the two types; batch_tile is optional (default 1)
+        extra = set(d) - set(fields) - {"package_type", "chiplet_type", "batch_tile"}
         if extra:
             raise ValueError(f"unknown field(s) {sorted(extra)}; valid: {sorted(fields)}")
         out = {}
@@ -95,7 +99,10 @@ class Mapping:
                 what = "[k, h, w]" if length == 3 else "[h, w]"
                 raise ValueError(f"field '{name}' must be a list of {length} whole numbers {what}, got {v!r}")
             out[name] = tuple(v)
-        m = cls(**out)
+        b = d.get("batch_tile", 1)
+        if not isinstance(b, int) or isinstance(b, bool) or b < 1:
+            raise ValueError(f"field 'batch_tile' must be a whole number >= 1, got {b!r}")
+        m = cls(**out, batch_tile=b)
         for key, actual in (("package_type", m.package_type), ("chiplet_type", m.chiplet_type)):
             if key in d and d[key] != actual:
                 raise ValueError(f"field '{key}' is {d[key]!r} but the splits make it {actual!r}; "
@@ -117,16 +124,18 @@ class Mapping:
         pkg, chip = self.splits_text()
         tk, th, tw = self.chip_tile
         uh, uw = self.core_tile
+        batch = f" B{self.batch_tile}" if self.batch_tile > 1 else ""
         return (f"{pkg}/{chip} T{th}x{tw}x{tk}{self.chip_order[0]} "
-                f"U{uh}x{uw}{self.core_order[0]}")
+                f"U{uh}x{uw}{self.core_order[0]}{batch}")
 
     def describe(self) -> str:
         """Long form: 'P(2x2)-H(2|2x1) chiplet tile 14x14x16 plane-priority, core tile ...'."""
         pkg, chip = self.splits_text(paren=True)
         tk, th, tw = self.chip_tile
         uh, uw = self.core_tile
+        batch = f", {self.batch_tile} images per step" if self.batch_tile > 1 else ""
         return (f"{pkg}-{chip} chiplet tile {th}x{tw}x{tk} {self.chip_order}-priority, "
-                f"core tile {uh}x{uw}xL {self.core_order}-priority")
+                f"core tile {uh}x{uw}xL {self.core_order}-priority{batch}")
 
 
 def loop_nest(m: Mapping, layer: Layer, hw: Hardware) -> str:
@@ -144,7 +153,9 @@ def loop_nest(m: Mapping, layer: Layer, hw: Hardware) -> str:
                   "w": f"for w_c in {n(core['w'], s['w'].core_tile)}"}
     order = {"channel": "hwk", "plane": "khw"}
     pkg, chip = m.splits_text(paren=True)
+    b = m.batch_tile
     lines = [
+        f"for n in {n(layer.N, b)} batch tiles of {min(b, layer.N)} image(s):",
         f"parallel_for chiplet in {pkg}:   # each: K={part['k']} x {part['h']}x{part['w']} outputs",
         "  " + ": ".join(chip_loops[d] for d in order[m.chip_order])
         + f":   # chiplet tile {s['h'].tile}x{s['w'].tile}x{s['k'].tile}, {m.chip_order}-priority",
@@ -152,7 +163,7 @@ def loop_nest(m: Mapping, layer: Layer, hw: Hardware) -> str:
         "      " + ": ".join(core_loops[d] for d in order[m.core_order])
         + f":   # core tile {s['h'].core_tile}x{s['w'].core_tile}x{hw.lanes}, {m.core_order}-priority",
         f"        for c in {ceil(layer.Cr / hw.vector)} blocks of {min(hw.vector, layer.Cr)}: "
-        f"for r, s in {layer.R}x{layer.S}: for pixel: {hw.lanes} lanes x {hw.vector}-wide MAC",
+        f"for r, s in {layer.R}x{layer.S}: for image, pixel: {hw.lanes} lanes x {hw.vector}-wide MAC",
     ]
     return "\n".join(lines)
 
@@ -228,6 +239,8 @@ def check_structure(m: Mapping, layer: Layer, hw: Hardware) -> str | None:
         return f"pkg_split {list(m.pkg_split)} does not multiply to the {hw.n_chiplets} chiplets"
     if pk != 1 and ph * pw != 1:
         return "pkg_split is C-type [N_P, 1, 1] (channels) or P-type [1, ph, pw] (plane), not both"
+    if not 1 <= m.batch_tile <= layer.N:
+        return f"batch_tile {m.batch_tile} must be from 1 to the batch N = {layer.N}"
     ck, ch, cw = m.core_split
     if ck * ch * cw != hw.n_cores:
         return f"core_split {list(m.core_split)} does not multiply to the {hw.n_cores} cores"

@@ -59,7 +59,8 @@ class Workload:
 
 INT_FIELDS = ("K", "C", "H", "W", "R", "S", "stride", "padding", "dilation", "groups", "N")
 REQUIRED = ("K", "C", "H", "W")
-FIELDS = ("name",) + INT_FIELDS + ("kind",)
+DENSITY_FIELDS = ("in_density", "out_density")  # optional, for the RLC estimate
+FIELDS = ("name",) + INT_FIELDS + ("kind",) + DENSITY_FIELDS
 
 
 # Energies are exact 64-bit integers of femtojoules; C³P charges at most a few pJ of
@@ -101,7 +102,17 @@ def _layer_from_fields(raw: dict[str, Any], where: str) -> Layer:
                 f"{where}: field {key!r} is {v}, but it must be at least {low}"
                 + (" (zero-sized layers have no work; remove the layer instead)." if low else "."))
         values[key] = v
-    lay = Layer(name=str(raw.get("name", "layer")), **values)
+    densities = {}
+    for key in DENSITY_FIELDS:
+        if raw.get(key) is None:
+            continue
+        v = raw[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
+            raise WorkloadError(
+                f"{where}: field {key!r} must be the fraction of non-zero activations, a number "
+                f"in (0, 1], got {v!r}. E.g. {key}: 0.4 (60 % zeros), or leave it out (stored raw).")
+        densities[key] = float(v)
+    lay = Layer(name=str(raw.get("name", "layer")), **values, **densities)
 
     if lay.C % lay.groups or lay.K % lay.groups:
         raise WorkloadError(
@@ -200,6 +211,11 @@ def parse_layer_spec(text: str, name: str = "layer") -> Layer:
                     f"{where}: {canon}={val!r} is not a whole number. "
                     f"Write it as an integer, e.g. {canon}={max(1, _int_hint(val))}.")
             raw[canon] = int(val)
+        elif canon in DENSITY_FIELDS:
+            try:
+                raw[canon] = float(val)
+            except ValueError:
+                raw[canon] = val  # _layer_from_fields names the field and the fix
         else:
             raw[canon] = val
     return _layer_from_fields(raw, where)
@@ -468,12 +484,19 @@ def _load_python(file: Path, attr: str, resolution: int, spec: str) -> Workload:
     return extract(obj, (1, 3, resolution, resolution), f"{file.stem}:{attr}", resolution)
 
 
-def load_workload(spec: str, resolution: int = 224) -> Workload:
-    """A zoo model name, a .yaml/.yml layer list, or ``path/to/file.py:FactoryOrClass``."""
+def load_workload(spec: str, resolution: int = 224, batch: int = 1) -> Workload:
+    """A zoo model name, a .yaml/.yml layer list, or ``path/to/file.py:FactoryOrClass``.
+    `batch` images per inference: every conv layer gets N = batch; an FC layer's rows
+    (on H) grow with it."""
     import models  # the zoo; imported here so mapper does not need it for YAML files
 
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
         raise WorkloadError(f"resolution must be a positive whole number of pixels, got {resolution!r}.")
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise WorkloadError(f"batch must be a positive whole number of images, got {batch!r}.")
+    if batch > 1:
+        wl = load_workload(spec, resolution)
+        return replace(wl, layers=[_batched(lay, batch) for lay in wl.layers])
     forms = (f"a zoo model ({', '.join(models.MODELS)}), a YAML layer list (layers.yaml), "
              f"or a Python file and the name of a model class or factory in it (net.py:MyNet)")
     if spec in models.MODELS:
@@ -490,6 +513,13 @@ def load_workload(spec: str, resolution: int = 224) -> Workload:
         return _load_python(Path(file), attr, resolution, spec)
     hint = (" (a .py file needs ':ClassOrFactory' after it)" if spec.endswith(".py") else "")
     raise WorkloadError(f"unknown workload {spec!r}{hint}. Give {forms}.")
+
+
+def _batched(lay: Layer, batch: int) -> Layer:
+    """The layer for `batch` times as many images (an FC layer's rows are on H)."""
+    if lay.kind == "fc":
+        return _check_size(replace(lay, H=lay.H * batch), f"layer {lay.name!r} at batch {batch}")
+    return _check_size(replace(lay, N=lay.N * batch), f"layer {lay.name!r} at batch {batch}")
 
 
 def unique_layers(layers: list[Layer]) -> list[tuple[Layer, list[str]]]:

@@ -127,13 +127,15 @@ def all_mappings(layer, hw):
                         for uh in tile_choices(th, cs[1], False):
                             for uw in tile_choices(tw, cs[2], False):
                                 for co, qo in itertools.product(ORDERS, ORDERS):
-                                    yield Mapping(pkg, (tk, th, tw), co, cs, (uh, uw), qo)
+                                    for b in range(1, layer.N + 1):
+                                        yield Mapping(pkg, (tk, th, tw), co, cs, (uh, uw), qo, b)
 
 
 @pytest.mark.parametrize("layer,hw", [
     (Layer("a", K=5, C=3, H=5, W=3, R=3, S=3, padding=1), tiny_hw(n_chiplets=2, n_cores=2, a_l1=40, w_l1=30, a_l2=200)),
     (Layer("b", K=6, C=6, H=4, W=4, R=3, S=3, groups=6), tiny_hw(n_chiplets=2, n_cores=3, a_l1=60, w_l1=20)),
     (Layer("c", K=7, C=4, H=3, W=6, R=1, S=1, stride=2), tiny_hw(n_chiplets=3, n_cores=2, a_l1=12, w_l1=12, a_l2=60)),
+    (Layer("d", K=4, C=3, H=3, W=3, R=3, S=3, padding=1, N=3), tiny_hw(n_chiplets=2, n_cores=2, w_l1=40, a_l2=200)),
 ])
 def test_enumeration_equals_brute_force(layer, hw):
     best = None

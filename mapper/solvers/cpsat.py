@@ -32,11 +32,12 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from mapper.cost import (KEY_INDEX, Columns, CostContext, Evaluation, a_l1_positions, a_l2_positions,
-                         bandwidths, combine, energy_breakdown, evaluate, mapping_counts, w_l1_positions,
-                         windows)
+                         bandwidths, combine, energy_breakdown, evaluate, mapping_counts, pool_capacity_bits,
+                         w_l1_positions, windows)
 from mapper.hwspec import Hardware
 from mapper.layer import Layer
-from mapper.solvers.enumerate import INF, Cuts, cut_tables, dim_choices, dim_size, enumerate_layer
+from mapper.pareto import front as front_2d
+from mapper.solvers.enumerate import INF, Cuts, batch_tiles, cut_tables, dim_choices, dim_size, enumerate_layer
 from mapper.space import ORDERS, Mapping, core_splits, package_splits, partition_type
 
 ENERGY_FIELDS = ("dram_read_w", "dram_read_a", "dram_write_o", "d2d_w", "d2d_a", "a_l2_write",
@@ -186,13 +187,13 @@ class _Cuts:
 class _Symbolic:
     """`cost.py`'s rules read once with symbolic tables (every value a Mono)."""
 
-    def __init__(self, layer: Layer, hw: Hardware, orders: list[tuple[str, str]]):
-        sym = CostContext(layer, hw, {d: _SymTable(d) for d in "hwk"})
+    def __init__(self, layer: Layer, hw: Hardware, orders: list[tuple[str, str]], batch_tile: int):
+        sym = CostContext(layer, hw, {d: _SymTable(d) for d in "hwk"}, batch_tile)
         self.counts = mapping_counts(sym)
         self.pos = {(buf, co, qo): self._positions(sym, buf, co, qo) for co, qo in orders for buf in BUFFERS}
         monos = list(self.counts.values())
         for p in self.pos.values():
-            monos += p.fill + p.shared + p.foot
+            monos += p.fill + p.shared + p.foot + p.writes
         used: dict[str, set] = {d: set() for d in "khw"}
         for mono in monos:
             for d, k in mono.factors:
@@ -214,6 +215,8 @@ class _Model:
     def __init__(self, layer: Layer, hw: Hardware, template: bool, fixed: dict | None,
                  base: "_Model | None" = None, max_cycles: int | None = None):
         self.layer, self.hw, self.fixed = layer, hw, fixed or {}
+        # one model per batch tile (`solve_layer` takes the best): N/b is a constant here
+        self.batch_tile = self.fixed.get("batch_tile", 1)
         self.max_cycles = base.max_cycles if base is not None else max_cycles  # a latency cap
         self.m = cp_model.CpModel()
         m = self.m
@@ -233,7 +236,7 @@ class _Model:
         if base is not None:  # start from another model's (already pruned) cuts
             self.sym, self.cuts = base.sym, dict(base.cuts)
         else:
-            self.sym, seen = _Symbolic(layer, hw, self.orders), {}
+            self.sym, seen = _Symbolic(layer, hw, self.orders, self.batch_tile), {}
             self.cuts = {d: self._candidates(d, template, seen) for d in "khw"}
         self.x: dict[str, list] = {}
         self._vals: dict = {}
@@ -370,12 +373,14 @@ class _Model:
         for co, qo in self.orders:
             total = np.zeros(shape)
             for buf in BUFFERS:
-                cf, cs = weights[buf]
+                cf, cs, cw = weights[buf]
                 pos = self.sym.pos[(buf, co, qo)]
                 cheapest = np.full(shape, np.inf)
-                for fill, shared, foot in zip(pos.fill, pos.shared, pos.foot):
+                for fill, shared, written, foot in list(zip(pos.fill, pos.shared, pos.written,
+                                                            pos.foot))[:self.positions(buf)]:
                     fits = value(foot) * bits[buf] <= caps[buf]
-                    cost = cf * value(fill) + cs * value(shared) if objective == "energy" else 0.0
+                    cost = (cf * value(fill) + cs * value(shared) + cw * value(written)
+                            if objective == "energy" else 0.0)
                     cheapest = np.where(fits, np.minimum(cheapest, cost), cheapest)
                 total = total + cheapest
             best = np.minimum(best, total)
@@ -395,7 +400,7 @@ class _Model:
         proof) much cheaper."""
         best = evaluate(self.layer, self.hw, mp)
         pair = (mp.pkg_split, mp.core_split)
-        if pair not in self.pairs:
+        if pair not in self.pairs or mp.batch_tile != self.batch_tile:
             return best
         rows = self._pair_rows(pair)
         key = self._key(best.energy_fj, best.cycles, objective)
@@ -433,7 +438,7 @@ class _Model:
         T = {d: Columns(self.cuts[d].table[sel[d]], axis="hwk".index(d)) for d in "khw"}
         found = None
         for qi, (co, qo) in enumerate(self.orders):
-            comb = combine(self.layer, self.hw, co, qo, pair[1], T)
+            comb = combine(self.layer, self.hw, co, qo, pair[1], T, self.batch_tile)
             energy = np.broadcast_to(sum(energy_breakdown(comb.counts, self.hw).values()), comb.feasible.shape)
             cycles = np.broadcast_to(comb.counts["cycles"], comb.feasible.shape)
             primary, secondary = (energy, cycles) if objective == "energy" else (cycles, energy)
@@ -455,7 +460,8 @@ class _Model:
     def _mapping_at(self, pair, order, k: int, h: int, w: int) -> Mapping:
         c = self.cuts
         return Mapping(pair[0], (int(c["k"].tile[k]), int(c["h"].tile[h]), int(c["w"].tile[w])),
-                       order[0], pair[1], (int(c["h"].core[h]), int(c["w"].core[w])), order[1])
+                       order[0], pair[1], (int(c["h"].core[h]), int(c["w"].core[w])), order[1],
+                       self.batch_tile)
 
     def _pair_rows(self, pair) -> dict[str, np.ndarray]:
         """Per dimension, the rows of the cuts that belong to a split pair."""
@@ -490,24 +496,29 @@ class _Model:
                       == sum(s for s, (p, c) in zip(self.s, self.pairs) if (p[i], c[i]) == pc))
 
     def _buffer_terms(self):
-        """Per buffer: (fill, shared) energy coefficients, data width, capacity options."""
+        """Per buffer: (fill, shared fill, write) energy coefficients, data width, capacity options."""
         hw, co = self.hw, self.coef
-        weights = {
-            "a_l1": (co["a_l1_write"], co["a_l2_read"]),
-            "w_l1": (co["w_l1_write"] + co["d2d_w"], co["dram_read_w"] - co["d2d_w"]),
-            "a_l2": (co["a_l2_write"] + co["d2d_a"], co["dram_read_a"] - co["d2d_a"]),
+        weights = {  # fJ per (fill, shared fill, write); writes are the fills but in-memory W-L1
+            "a_l1": (0, co["a_l2_read"], co["a_l1_write"]),
+            "w_l1": (co["d2d_w"], co["dram_read_w"] - co["d2d_w"], co["w_l1_write"]),
+            "a_l2": (co["d2d_a"], co["dram_read_a"] - co["d2d_a"], co["a_l2_write"]),
         }
         bits = {"a_l1": hw.act_bits, "w_l1": hw.weight_bits, "a_l2": hw.act_bits}
         caps = {"a_l1": [hw.capacity_bits("a_l1")], "a_l2": [hw.capacity_bits("a_l2")],
-                "w_l1": [c[1] * c[2] * hw.capacity_bits("w_l1") for _, c in self.pairs]}
+                "w_l1": [pool_capacity_bits(hw, c) for _, c in self.pairs]}
         return weights, bits, caps
+
+    def positions(self, buf: str) -> int:
+        """How many retention positions (outermost first) a buffer may take: an in-memory
+        array keeps its weights resident (position 0 only)."""
+        return 1 if buf == "w_l1" and self.hw.in_memory else 9
 
     def constant_energy(self) -> int:
         """Energy no mapping changes: outputs to O-L2 and DRAM, O-L1 RMWs, MACs."""
         L, co = self.layer, self.coef
         return (L.outputs * (co["dram_write_o"] + co["o_l2_write"] + co["o_l2_read"])
                 + L.outputs * ceil(L.Cr / self.hw.vector) * L.R * L.S * co["o_l1_rmw"]
-                + L.macs * co["macs"])
+                + int(self.hw.mac_fj(L.macs)))
 
     def val(self, d: str, key) -> cp_model.IntVar:
         """The chosen cut's table value for `key` (an IntVar equal to a linear sum)."""
@@ -565,12 +576,16 @@ class _Model:
                     "w_l1": sum(s * cap for s, cap in zip(self.s, caps["w_l1"]))}
         self.buffer_cost = {}
         for buf in BUFFERS:
-            cf, cs = weights[buf]
+            cf, cs, cw = weights[buf]
             options = []  # (order index, position, fill, shared, footprint)
+            written = {}  # (order index, position) -> the buffer's writes
             for qi, (c_o, q_o) in enumerate(self.orders):
                 pos = self.sym.pos[(buf, c_o, q_o)]
-                options += [(qi, r, pos.fill[r], pos.shared[r], pos.foot[r]) for r in range(len(pos.foot))]
-            hi = max(cf * self.upper(f) + cs * self.upper(sh) for _, _, f, sh, _ in options)
+                options += [(qi, r, pos.fill[r], pos.shared[r], pos.foot[r])
+                            for r in range(min(len(pos.foot), self.positions(buf)))]
+                written |= {(qi, r): w for r, w in enumerate(pos.written)}
+            hi = max(cf * self.upper(f) + cs * self.upper(sh) + cw * self.upper(written[(qi, r)])
+                     for qi, r, f, sh, _ in options)
             cost = m.NewIntVar(0, hi, f"cost_{buf}")
             ys = {qi: [] for qi in range(len(self.orders))}
             exact = self.traffic_vars(buf, options) if self.bandwidths else None
@@ -578,7 +593,8 @@ class _Model:
                 y = m.NewBoolVar(f"{buf}_q{qi}_r{r}")
                 ys[qi].append(y)
                 m.Add(self.var(foot * bits[buf]) <= cap_expr[buf]).OnlyEnforceIf(y)
-                m.Add(cost >= cf * self.var(fill) + cs * self.var(shared)).OnlyEnforceIf(y)
+                m.Add(cost >= cf * self.var(fill) + cs * self.var(shared)
+                      + cw * self.var(written[(qi, r)])).OnlyEnforceIf(y)
                 if exact:
                     self.pin_traffic(exact, y, qi, r, options, bits[buf], cap_expr[buf])
             for qi, q in enumerate(self.q):
@@ -644,7 +660,7 @@ class _Model:
         """Give CP-SAT a known mapping as a hint; False if it is not in the model."""
         pair = (mp.pkg_split, mp.core_split)
         order = (mp.chip_order, mp.core_order)
-        if pair not in self.pairs or order not in self.orders:
+        if pair not in self.pairs or order not in self.orders or mp.batch_tile != self.batch_tile:
             return False
         want = {"k": (mp.chip_tile[0], self.hw.lanes), "h": (mp.chip_tile[1], mp.core_tile[0]),
                 "w": (mp.chip_tile[2], mp.core_tile[1])}
@@ -688,9 +704,46 @@ def solve_layer(layer: Layer, hw: Hardware, space: str = "full", time_limit: flo
     A proven optimum is then made canonical (`_canonical`), so the mapping returned does
     not depend on the number of workers or on search order. EDP: `_solve_edp`.
     """
+    tiles = batch_tiles(layer, space == "template", fixed)
+    if len(tiles) > 1:
+        return _over_batch_tiles(layer, hw, space, time_limit, workers, fixed, objective, warm_start, tiles)
     if objective == "edp":
         return _solve_edp(layer, hw, space, time_limit, workers, fixed, warm_start)
     return _solve(layer, hw, space, time_limit, workers, fixed, objective, warm_start)
+
+
+def _per_batch_tile(tiles: list[int], time_limit: float, fixed: dict | None, solve):
+    """Run `solve(fixed with batch_tile b, seconds)` for every batch tile, the time left
+    shared evenly among the tiles still to run."""
+    t0, out = time.perf_counter(), []
+    for i, b in enumerate(tiles):
+        share = (time_limit - (time.perf_counter() - t0)) / (len(tiles) - i)
+        out.append(solve((fixed or {}) | {"batch_tile": b}, share))
+    return out, time.perf_counter() - t0
+
+
+def _over_batch_tiles(layer: Layer, hw: Hardware, space: str, time_limit: float, workers: int | None,
+                      fixed: dict | None, objective: str, warm_start: bool, tiles: list[int]) -> SolveResult:
+    """The batch tile multiplies constants of the model (N / b), so each tile gets its own
+    model and the best of them is the optimum: OPTIMAL when every tile's solve is proven
+    (or infeasible), the bound the least of theirs. Ties: the secondary objective, then
+    the smaller tile."""
+    results, wall = _per_batch_tile(tiles, time_limit, fixed, lambda f, sec: solve_layer(
+        layer, hw, space, sec, workers, f, objective, warm_start))
+    found = [(r, b) for r, b in zip(results, tiles) if r.best is not None]
+    if not found:
+        infeasible = all(r.status == "INFEASIBLE" for r in results)
+        return SolveResult(layer, "INFEASIBLE" if infeasible else "UNKNOWN", None, None, None, wall,
+                           reason=results[0].reason, objective=objective)
+    second = (lambda e: e.energy_fj) if objective == "latency" else (lambda e: e.cycles)
+    best, _ = min(found, key=lambda rb: (rb[0].value, second(rb[0].best), rb[1]))
+    proven = all(r.status in ("OPTIMAL", "INFEASIBLE") for r in results)
+    bounds = [r.bound for r in results if r.status != "INFEASIBLE"]
+    bound = None if any(b is None for b in bounds) else min(bounds)
+    return SolveResult(layer, "OPTIMAL" if proven else "FEASIBLE", best.best, best.value,
+                       best.value if proven else bound, wall,
+                       stats={"batch_tiles": {b: r.status for r, b in zip(results, tiles)},
+                              "candidates": best.stats.get("candidates")}, objective=objective)
 
 
 def _solve(layer: Layer, hw: Hardware, space: str, time_limit: float, workers: int | None,
@@ -839,6 +892,11 @@ def layer_front(layer: Layer, hw: Hardware, space: str = "full", time_limit: flo
     solve once a point reaches ceil(MACs / MAC units), which no mapping can beat. At the
     time limit the unexplored faster mappings are covered by one more floor point: (the
     unfinished step's energy bound, that least number of cycles)."""
+    tiles = batch_tiles(layer, space == "template", fixed)
+    if len(tiles) > 1:  # a front per batch tile; the layer's is the front of their union
+        fronts, _ = _per_batch_tile(tiles, time_limit, fixed, lambda f, sec: layer_front(
+            layer, hw, space, sec, workers, f))
+        return _union(fronts)
     t0 = time.perf_counter()
 
     def left() -> float:
@@ -870,6 +928,25 @@ def layer_front(layer: Layer, hw: Hardware, space: str = "full", time_limit: flo
         least_energy = max(least_energy, step.bound or 0)
     floor = tuple(proven) + ((least_energy, least_cycles),)
     return LayerFront("FEASIBLE" if points else "UNKNOWN", tuple(points), floor,
+                      None if points else "no mapping found within the time limit")
+
+
+def _union(fronts: list[LayerFront]) -> LayerFront:
+    """The front of the union of several sets of mappings: the non-dominated points of
+    their points; likewise of their floors (a point dominated by another floor point is
+    not needed below any mapping)."""
+    def nd(pts) -> tuple:
+        e, c = front_2d([p[0] for p in pts], [p[1] for p in pts])
+        return tuple(zip(e.tolist(), c.tolist()))
+
+    statuses = {f.status for f in fronts}
+    if statuses == {"INFEASIBLE"}:
+        return fronts[0]
+    points = nd([p for f in fronts for p in f.points])
+    if statuses <= {"OPTIMAL", "INFEASIBLE"}:
+        return LayerFront("OPTIMAL", points, points)
+    floor = nd([p for f in fronts for p in f.floor])
+    return LayerFront("FEASIBLE" if points else "UNKNOWN", points, floor,
                       None if points else "no mapping found within the time limit")
 
 

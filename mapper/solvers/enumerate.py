@@ -89,7 +89,15 @@ def cut_tables(layer: Layer, dim: str, parts: int, core_parts: int, cuts: Cuts) 
     return dim_tables(dim_size(layer, dim), parts, core_parts, cuts.tile, cuts.core, reach)
 
 
-FIXABLE = ("package", "chiplet", "chip_order", "core_order")
+FIXABLE = ("package", "chiplet", "chip_order", "core_order", "batch_tile")
+
+
+def batch_tiles(layer: Layer, template: bool, fixed: dict | None) -> list[int]:
+    """The batch tiles to search: the fixed one, else (like every tile) the divisors of N
+    (template) or every size from 1 to N (full). One image per step at batch 1."""
+    if fixed and "batch_tile" in fixed:
+        return [fixed["batch_tile"]]
+    return tile_choices(layer.N, 1, template)
 
 
 CutFilter = Callable[[str, int, int, Cuts], np.ndarray]  # (dim, parts, core parts, cuts) -> keep mask
@@ -101,7 +109,7 @@ def enumerate_layer(layer: Layer, hw: Hardware, space: str = "template",
     """Exhaustive optimum of the C³P energy (ties: fewer cycles, then first found).
 
     `fixed` pins parts of the mapping: 'package' ('C'/'P'), 'chiplet' ('C'/'P'/'H'),
-    'chip_order', 'core_order' ('channel'/'plane'); `cut_filter` keeps only some tiles;
+    'chip_order', 'core_order' ('channel'/'plane'), 'batch_tile'; `cut_filter` keeps only some tiles;
     the rest is searched. `front` also collects the energy-latency Pareto front.
     """
     if space not in ("template", "full"):
@@ -121,7 +129,8 @@ def enumerate_layer(layer: Layer, hw: Hardware, space: str = "template",
     tables: dict[tuple, np.ndarray] = {}  # (dim, parts, core parts) -> dim tables of its cuts
     fronts: list[tuple[np.ndarray, np.ndarray]] = []
 
-    for pkg in package_splits(hw.n_chiplets):
+    splits = [(b, pkg) for b in batch_tiles(layer, template, fixed) for pkg in package_splits(hw.n_chiplets)]
+    for b, pkg in splits:
         if fixed.get("package", partition_type(pkg)) != partition_type(pkg):
             continue
         for cs in core_splits(hw.n_cores):
@@ -147,7 +156,7 @@ def enumerate_layer(layer: Layer, hw: Hardware, space: str = "template",
                 for qo in ORDERS:
                     if fixed.get("chip_order", co) != co or fixed.get("core_order", qo) != qo:
                         continue
-                    comb = combine(layer, hw, co, qo, cs, T)
+                    comb = combine(layer, hw, co, qo, cs, T, b)
                     for buf, (need, cap) in comb.needs.items():
                         low = int(np.min(need))
                         if buf not in least_need or low < least_need[buf][0]:
@@ -169,7 +178,7 @@ def enumerate_layer(layer: Layer, hw: Hardware, space: str = "template",
                     key = (int(e.ravel()[i]), int(cycles.ravel()[i]))
                     h, w, k = ch["h"], ch["w"], ch["k"]
                     mapping = Mapping(pkg, (int(k.tile[ik]), int(h.tile[ih]), int(w.tile[iw])), co, cs,
-                                      (int(h.core[ih]), int(w.core[iw])), qo)
+                                      (int(h.core[ih]), int(w.core[iw])), qo, b)
                     if best_key is None or key < best_key:
                         best_key, best_mapping = key, mapping
                     if pair not in per_pair or key < per_pair[pair][0]:
@@ -219,4 +228,4 @@ def space_size(layer: Layer, hw: Hardware, space: str = "template") -> int:
     for pkg in package_splits(hw.n_chiplets):
         for cs in core_splits(hw.n_cores):
             total += 4 * prod(count(d, pkg[i], cs[i]) for i, d in enumerate("khw"))
-    return total
+    return total * len(batch_tiles(layer, template, None))
