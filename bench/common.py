@@ -87,6 +87,28 @@ def append_section(heading: str, facts: list[str], sections: list[Section], head
 
 
 
+def report(name: str, sections: list[Section], facts: list[str], append: bool, width: int = 220) -> None:
+    """Print the tables, their notes and the facts; then (if `append`) add them to
+    BENCHMARKS.md under a dated heading with the command and the machine."""
+    from datetime import datetime, timezone
+
+    from rich.console import Console
+
+    con = Console(width=width)
+    for sec in sections:
+        con.print(rich_table(sec))
+        for n in sec.notes:
+            con.print("- " + n)
+    for f in facts:
+        con.print("- " + f)
+    if append:
+        m = machine()
+        append_section(f"{name} — {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", [
+            f"Command: `{command_line()}` (run from the repository root)",
+            f"Machine: {m['platform']}, {m['cpus']} CPUs, Python {m['python']}, ortools {m['ortools']}",
+            *facts], sections)
+
+
 def command_line() -> str:
     """The command that ran this script, paths relative to the repository root."""
     def rel(p: str) -> str:

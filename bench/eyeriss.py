@@ -18,10 +18,8 @@ import dataclasses
 import sys
 import time
 from collections import Counter, defaultdict
-from datetime import datetime, timezone
 
-from common import ROOT, Section, append_section, command_line, machine, rich_table  # noqa: E402
-from rich.console import Console  # noqa: E402
+from common import ROOT, Section, report  # noqa: E402
 
 from mapper.cost import dram_bits, rlc_bits_per_element, rlc_dram_bits  # noqa: E402
 from mapper.hardware import load_hardware  # noqa: E402
@@ -122,25 +120,22 @@ def main() -> int:
             f"{per_mac['split_rlc']:.4f} with the best GLB split per layer and the RLC estimate.",
         ]
         sections.append(sec)
+    for sec in sections:
+        sec.notes.append(
+            "Reading: where a layer's weights fit the pooled pads or a plane tile's inputs fit the global "
+            "buffer, our traffic is near the compulsory one and near Eyeriss's or below; where neither fits "
+            "(the deep layers), our output-centric core must finish each output's reduction over C, so one of "
+            "the two is read again, while Eyeriss keeps partial sums in its global buffer across passes over "
+            "the channels and reads each about once (docs/systems.md).")
     wall = time.time() - t0
     facts = [f"Statuses of every solve: {dict(statuses)}; {wall:.0f} s in all; CP-SAT {args.workers} workers, "
              f"{args.time_limit:.0f} s limit per solve.",
-             "Energies: NN-Baton's 16 nm Table I at 16 bit (the optimum minimises energy, not DRAM traffic); "
-             "Eyeriss's RS dataflow and what our model cannot express of it: docs/eyeriss.md."]
-    con = Console(width=220)
-    for s in sections:
-        con.print(rich_table(s))
-        for n in s.notes:
-            con.print("- " + n)
-    for f in facts:
-        con.print("- " + f)
-    if not args.no_append:
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        m = machine()
-        append_section(f"eyeriss — {stamp}", [
-            f"Command: `{command_line()}` (run from the repository root)",
-            f"Machine: {m['platform']}, {m['cpus']} CPUs, Python {m['python']}, ortools {m['ortools']}",
-            *facts], sections)
+             "Energies: Eyeriss's relative access costs (hardware/tech-65nm-eyeriss.yaml: spad 1x, global buffer "
+             "6x, DRAM 200x a MAC); the optimum minimises energy, not DRAM traffic. What our model can and "
+             "cannot express of the row-stationary dataflow: docs/systems.md.",
+             "The per-layer split gives each layer the least-energy assignment of the 25 global-buffer banks "
+             "(inputs 2, 4, ..., 24 banks); less energy can mean more DRAM traffic."]
+    report("eyeriss", sections, facts, not args.no_append)
     return 0
 
 

@@ -15,10 +15,8 @@ import argparse
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timezone
 
-from common import ROOT, Section, append_section, command_line, machine, rich_table  # noqa: E402
-from rich.console import Console  # noqa: E402
+from common import ROOT, Section, report  # noqa: E402
 
 from mapper.hardware import load_hardware  # noqa: E402
 from mapper.solvers.cpsat import solve_layer  # noqa: E402
@@ -70,16 +68,7 @@ def main() -> int:
         "Memory energies are NN-Baton's 16 nm Table I (the seed gives none for the prototype): "
         "hardware/tech-imc.yaml.",
     ]
-    con = Console(width=220)
-    con.print(rich_table(sec))
-    for n in sec.notes:
-        con.print("- " + n)
-    if not args.no_append:
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        m = machine()
-        append_section(f"imc — {stamp}", [
-            f"Command: `{command_line()}` (run from the repository root)",
-            f"Machine: {m['platform']}, {m['cpus']} CPUs, Python {m['python']}, ortools {m['ortools']}"], [sec])
+    report("imc", [sec], [], not args.no_append)
     return 0
 
 

@@ -16,10 +16,8 @@ import argparse
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timezone
 
-from common import ROOT, Section, append_section, command_line, machine, rich_table  # noqa: E402
-from rich.console import Console  # noqa: E402
+from common import ROOT, Section, report  # noqa: E402
 
 from mapper.hardware import load_hardware  # noqa: E402
 from mapper.simba import best_simba  # noqa: E402
@@ -106,17 +104,7 @@ def main() -> int:
             f"{100 * (1 - lat['mj'] / sim['mj']):.0f} % less energy per image. Most layers are bound by the "
             "die-to-die links or DRAM, not the MACs: at 36 chiplets the MACs finish a layer faster than the "
             "(assumed) 25 GB/s links and 12.8 GB/s channels move its data.")
-    con = Console(width=200)
-    con.print(rich_table(sec))
-    for n in sec.notes:
-        con.print("- " + n)
-    if not args.no_append:
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        m = machine()
-        append_section(f"simba36 — {stamp}", [
-            f"Command: `{command_line()}` (run from the repository root)",
-            f"Machine: {m['platform']}, {m['cpus']} CPUs, Python {m['python']}, ortools {m['ortools']}",
-        ], [sec])
+    report("simba36", [sec], [], not args.no_append)
     return 0
 
 

@@ -120,7 +120,7 @@ def partitions_table(title: str, rows: list[dict]) -> Table:
 
 def print_tables(*tables: Table) -> None:
     # Wide enough for the tables when piped to a file or a CI log (rich's default is 80).
-    console = Console() if Console().is_terminal else Console(width=150)
+    console = Console() if Console().is_terminal else Console(width=170)
     for t in tables:
         console.print(t)
 
