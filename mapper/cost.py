@@ -434,16 +434,16 @@ def combine(layer: Layer, hw: Hardware, chip_order: str, core_order: str,
 
 
 def d2d_bits(counts: TMapping[str, Any], hw: Hardware):
-    """Die-to-die traffic in bits (each transfer crosses one link: docs/cost-model.md §4 (Time))."""
+    """Die-to-die traffic in bits (each transfer crosses one link: docs/cost-model.md §4, Mesh)."""
     return (counts["d2d_w"] * hw.weight_bits + counts["d2d_a"] * hw.act_bits
             + counts.get("d2d_p", 0) * hw.psum_bits)
 
 
 def bandwidths(hw: Hardware) -> dict[str, tuple[int, int]]:
-    """Per modelled resource, (bits per cycle, numerator and denominator) of the whole
-    package: DRAM has one channel per chiplet (NN-Baton Sec. III-A), the die-to-die
-    network N_P links working at once (the ring's, or on a mesh the links of the ring
-    embedded in it). A resource without a bandwidth is not modelled."""
+    """The whole package's bits per cycle of each modelled resource, as an exact fraction
+    (numerator, denominator): DRAM has one channel per chiplet (NN-Baton Sec. IV-C), the
+    die-to-die network N_P links working at once (the ring's, or on a mesh those of the
+    ring embedded in it). A resource without a bandwidth is not modelled."""
     out = {}
     for name, gb_s, units in (("dram", hw.dram_gb_s, hw.n_chiplets),
                               ("d2d", hw.d2d_gb_s, hw.n_chiplets if hw.n_chiplets > 1 else 0)):

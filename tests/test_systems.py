@@ -1,6 +1,7 @@
 """Every layer of each source paper's system solves to a proven optimum (issue 7's "done"):
 Simba at 36 chiplets (ResNet-50, batch 1), Eyeriss (AlexNet CONV1-5 at batch 4, VGG-16
-CONV at batch 3), the in-memory-computing BNN chip (tests/test_imc.py). Comparisons with
+CONV at batch 3), Simba's 4 chiplets at 4-bit precision, the in-memory-computing BNN chip
+(tests/test_imc.py). Comparisons with
 the papers' measurements are benchmarks (bench/simba36.py, eyeriss.py, imc.py)."""
 import pytest
 
@@ -10,7 +11,7 @@ from mapper.solvers.cpsat import solve_layer
 from mapper.workload import load_workload, unique_layers
 
 SYSTEMS = [("simba-36chiplet", "resnet50", 1), ("eyeriss", "models/eyeriss/alexnet-conv.yaml", 4),
-           ("eyeriss", "models/eyeriss/vgg16-conv.yaml", 3)]
+           ("eyeriss", "models/eyeriss/vgg16-conv.yaml", 3), ("simba-4chiplet-int4", "resnet50", 1)]
 
 
 @pytest.mark.slow

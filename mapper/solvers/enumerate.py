@@ -96,7 +96,10 @@ def batch_tiles(layer: Layer, template: bool, fixed: dict | None) -> list[int]:
     """The batch tiles to search: the fixed one, else (like every tile) the divisors of N
     (template) or every size from 1 to N (full). One image per step at batch 1."""
     if fixed and "batch_tile" in fixed:
-        return [fixed["batch_tile"]]
+        b = fixed["batch_tile"]
+        if isinstance(b, bool) or not isinstance(b, int) or not 1 <= b <= layer.N:
+            raise ValueError(f"batch_tile must be a whole number from 1 to the batch N = {layer.N}, got {b!r}")
+        return [b]
     return tile_choices(layer.N, 1, template)
 
 
