@@ -480,7 +480,8 @@ def simulate_simba(layer: Layer, hw: Hardware, th: int, tw: int) -> dict[str, in
                     n_in = sum(len(chans[i]) for i in range(len(chans)) if chip_row[i] == pr) * window
                     active_cols = len(set(chip_col))
                     c["dram_read_a"] += n_in
-                    c["d2d_a"] += n_in * (active_cols - 1)
+                    # passed along the row, chiplet to chiplet: the mesh hops from the first to the last
+                    c["d2d_a"] += n_in * _hops((pr, 0), (pr, active_cols - 1))
                     c["a_l2_write"] += n_in * active_cols
                     sends = 1 if a_fits else max(math.ceil(len(k) / L) for k in ks)
                     c["a_l2_read"] += n_in * active_cols * sends
@@ -495,8 +496,9 @@ def simulate_simba(layer: Layer, hw: Hardware, th: int, tw: int) -> dict[str, in
                     c["macs"] += pix * RS * len(chans[i]) * len(ks[j])
                     if i > 0:  # add the partial sums arriving from the row above
                         c["o_l1_rmw"] += pix * len(ks[j])
-                        if chip_row[i] != chip_row[i - 1]:
-                            c["d2d_p"] += pix * len(ks[j])
+                        # partial sums from the chiplet above: the mesh hops between the two
+                        c["d2d_p"] += pix * len(ks[j]) * _hops((chip_row[i - 1], chip_col[j]),
+                                                               (chip_row[i], chip_col[j]))
                     if i == len(chans) - 1:  # the bottom row emits the outputs
                         for key in ("o_l2_write", "o_l2_read", "dram_write_o"):
                             c[key] += pix * len(ks[j])
@@ -504,6 +506,12 @@ def simulate_simba(layer: Layer, hw: Hardware, th: int, tw: int) -> dict[str, in
                                 * max(math.ceil(len(k) / L) for k in ks))
     out = {k: c[k] for k in (*COUNT_KEYS, "d2d_p")}
     return out | {"cycles": int(latency(out, hw)["cycles"])}
+
+
+def _hops(a: tuple[int, int], b: tuple[int, int]) -> int:
+    """Links crossed between two chiplets of the (rows x columns) grid: the Manhattan
+    distance on the mesh (dimension-order routing)."""
+    return abs(a[0] - b[0]) + abs(a[1] - b[1])
 
 
 def _log_uniform(rng: random.Random, lo: int, hi: int) -> int:

@@ -109,8 +109,9 @@ def test_gap_is_never_negative_on_the_zoo(model, hw, res):
 
 @pytest.mark.parametrize("seed", range(3))
 def test_simba_counts_equal_the_referee(seed):
-    """Simba's loop nest walked PE by PE and tile by tile (explicit window sets) against
-    the closed-form counts, on random small dense layers and package/chiplet grids."""
+    """Simba's loop nest walked PE by PE and tile by tile (explicit window sets, die-to-die
+    hops from the chiplets' mesh coordinates) against the closed-form counts, on random
+    small dense layers, package/chiplet grids and meshes."""
     rng = random.Random(seed)
     for _ in range(60):
         layer = Layer("x", K=rng.randint(1, 20), C=rng.randint(1, 20), H=rng.randint(1, 9),
@@ -119,6 +120,9 @@ def test_simba_counts_equal_the_referee(seed):
                       dilation=rng.choice([1, 1, 2]), N=rng.choice([1, 2]))
         hw = tiny_hw(n_chiplets=rng.choice([1, 2, 4, 6]), n_cores=rng.choice([1, 2, 4, 8]),
                      w_l1=rng.choice([30, 3000]), a_l1=rng.choice([8, 40, 4000]))
+        if hw.n_chiplets > 1 and rng.random() < 0.5:  # a mesh: rows and columns as given, not grid()
+            rows = rng.choice([d for d in (1, 2, 3) if hw.n_chiplets % d == 0])
+            hw = dataclasses.replace(hw, topology="mesh", mesh=(rows, hw.n_chiplets // rows))
         th, tw = rng.randint(1, layer.H), rng.randint(1, layer.W)
         closed = {k: int(v) for k, v in simba.counts(layer, hw, th, tw)[0].items()}
         assert closed == simulate_simba(layer, hw, th, tw)
