@@ -87,6 +87,14 @@ def append_section(heading: str, facts: list[str], sections: list[Section], head
 
 
 
+def need(result, what: str):
+    """A solve's mapping, or stop the benchmark with a message naming what found none."""
+    if result.best is None:
+        raise SystemExit(f"{what}: {result.status} ({result.reason or 'no mapping'}); "
+                         "raise --time-limit or check the hardware")
+    return result.best
+
+
 def report(name: str, sections: list[Section], facts: list[str], append: bool, width: int = 220) -> None:
     """Print the tables, their notes and the facts; then (if `append`) add them to
     BENCHMARKS.md under a dated heading with the command and the machine."""

@@ -19,7 +19,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 
-from common import ROOT, Section, report  # noqa: E402
+from common import ROOT, Section, need, report  # noqa: E402
 
 from mapper.cost import dram_bits, rlc_bits_per_element, rlc_dram_bits  # noqa: E402
 from mapper.hardware import load_hardware  # noqa: E402
@@ -71,8 +71,10 @@ def main() -> int:
         for layer, _ in unique_layers(wl.layers):
             r = solve_layer(layer, hw, "full", time_limit=args.time_limit, workers=args.workers)
             statuses[r.status] += 1
-            fixed[layer.shape_key()] = r.best
+            fixed[layer.shape_key()] = need(r, f"{model} {layer.name}")
             split[layer.shape_key()] = best_split(layer, hw, args.time_limit, args.workers, statuses)
+            if split[layer.shape_key()] is None:
+                raise SystemExit(f"{model} {layer.name}: no global-buffer split has a mapping")
         rows = defaultdict(lambda: defaultdict(float))  # Eyeriss layer -> figures (groups summed)
         for layer in wl.layers:
             name = layer.name.split(".")[0]

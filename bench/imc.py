@@ -16,7 +16,7 @@ import sys
 import time
 from collections import Counter
 
-from common import ROOT, Section, report  # noqa: E402
+from common import ROOT, Section, need, report  # noqa: E402
 
 from mapper.hardware import load_hardware  # noqa: E402
 from mapper.solvers.cpsat import solve_layer  # noqa: E402
@@ -44,7 +44,7 @@ def main() -> int:
         for layer in wl.layers:
             r = solve_layer(layer, hw, "full", time_limit=60, workers=args.workers)
             statuses[r.status] += 1
-            evals.append(r.best)
+            evals.append(need(r, f"batch {batch} {layer.name}"))
         energy = sum(e.energy_fj for e in evals)
         part = {k: sum(e.breakdown_fj[k] for e in evals) / energy for k in ("dram", "w_l1", "mac")}
         ops = 2 * sum(e.layer.macs for e in evals)

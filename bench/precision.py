@@ -15,7 +15,7 @@ import sys
 import time
 from collections import Counter
 
-from common import ROOT, Section, report  # noqa: E402
+from common import ROOT, Section, need, report  # noqa: E402
 
 from mapper.hardware import load_hardware  # noqa: E402
 from mapper.solvers.cpsat import solve_layer  # noqa: E402
@@ -41,7 +41,7 @@ def main() -> int:
         for key, layer in shapes.items():
             r = solve_layer(layer, hw, "full", time_limit=60, workers=args.workers)
             statuses[r.status] += 1
-            best[key] = r.best
+            best[key] = need(r, f"{name} {layer.name}")
         evals = [best[layer.shape_key()] for layer in wl.layers]
         energy = sum(e.energy_fj for e in evals)
 

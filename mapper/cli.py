@@ -35,7 +35,7 @@ from mapper.store import warn as warn_store
 from mapper.solvers.cpsat import default_workers
 from mapper.space import (Mapping, check_structure, core_splits, loop_nest, package_splits,
                           partition_type)
-from mapper.workload import (Workload, WorkloadError, expand_groups, load_workload,
+from mapper.workload import (Workload, WorkloadError, batched, expand_groups, load_workload,
                              parse_layer_spec, unique_layers)
 
 
@@ -65,8 +65,8 @@ def get_workload(args) -> Workload:
     if args.layer and args.model:
         raise UsageError(f"give either a model ('{args.model}') or --layer, not both.")
     if args.layer:
-        layers = expand_groups(parse_layer_spec(args.layer))
-        return Workload(model="layer", resolution=None, layers=layers, skipped={})
+        layers = [batched(lay, getattr(args, "batch", 1)) for lay in expand_groups(parse_layer_spec(args.layer))]
+        return Workload(model="layer", resolution=None, layers=layers, skipped={}, batch=getattr(args, "batch", 1))
     if not args.model:
         raise UsageError("give a model (a zoo name, a layer-list YAML or file.py:Class) "
                          "or a single layer with --layer \"K=64 C=64 H=56 W=56 R=3 S=3\".")
@@ -75,7 +75,7 @@ def get_workload(args) -> Workload:
 
 def title(wl: Workload) -> str:
     name = f"{wl.model} @ {wl.resolution}" if wl.resolution else wl.model
-    batch = max((lay.N for lay in wl.layers), default=1)
+    batch = max([wl.batch] + [lay.N for lay in wl.layers])  # a layer list may carry its own N
     return f"{name}, batch {batch}" if batch > 1 else name
 
 
@@ -728,12 +728,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(sp, hw: bool):
         sp.add_argument("model", nargs="?", help="zoo name (alexnet, vgg16, resnet50, darknet19, "
-                        "mobilenetv2), a layer-list YAML, or file.py:Class")
+                        "mobilenetv2, bnn_mnist), a layer-list YAML, or file.py:Class")
         sp.add_argument("--layer", help='one layer instead of a model, e.g. '
                         '"K=64 C=64 H=56 W=56 R=3 S=3 stride=1" (H, W: output plane)')
         sp.add_argument("--resolution", type=int, default=224, help="input resolution (default 224)")
         sp.add_argument("--batch", type=positive_int, default=1,
-                        help="images per inference: N of every conv layer (default 1)")
+                        help="images per inference: multiplies N of every conv layer (an FC layer's "
+                        "rows, H) (default 1)")
         if hw:
             sp.add_argument("--hw", required=True, help="hardware YAML (path or bundled name)")
         sp.add_argument("--json", action="store_true", help="print one JSON object, nothing else")

@@ -439,28 +439,28 @@ def d2d_bits(counts: TMapping[str, Any], hw: Hardware):
             + counts.get("d2d_p", 0) * hw.psum_bits)
 
 
-def bandwidths(hw: Hardware) -> dict[str, tuple[int, int]]:
+def bandwidths(hw: Hardware, links: int | None = None) -> dict[str, tuple[int, int]]:
     """The whole package's bits per cycle of each modelled resource, as an exact fraction
     (numerator, denominator): DRAM has one channel per chiplet (NN-Baton Sec. IV-C), the
-    die-to-die network N_P links working at once (the ring's, or on a mesh those of the
-    ring embedded in it). A resource without a bandwidth is not modelled."""
+    die-to-die network `links` links working at once — by default N_P, the ring's (on a
+    mesh, those of the ring embedded in it). A resource without a bandwidth is not modelled."""
+    links = (hw.n_chiplets if hw.n_chiplets > 1 else 0) if links is None else links
     out = {}
-    for name, gb_s, units in (("dram", hw.dram_gb_s, hw.n_chiplets),
-                              ("d2d", hw.d2d_gb_s, hw.n_chiplets if hw.n_chiplets > 1 else 0)):
+    for name, gb_s, units in (("dram", hw.dram_gb_s, hw.n_chiplets), ("d2d", hw.d2d_gb_s, links)):
         if gb_s and units:
             rate = hw.bits_per_cycle(gb_s) * units
             out[name] = (rate.numerator, rate.denominator)
     return out
 
 
-def latency(counts: TMapping[str, Any], hw: Hardware) -> dict[str, Any]:
+def latency(counts: TMapping[str, Any], hw: Hardware, links: int | None = None) -> dict[str, Any]:
     """Cycles of a layer: the slowest of the MACs, the DRAM channels and the die-to-die
     links bounds it (Timeloop-style roofline with perfect double-buffering: each
     resource's time over the whole layer, traffic spread evenly over the channels and
-    links). Ints or numpy arrays. Also the time each resource alone would need."""
+    `links` links, `bandwidths`). Ints or numpy arrays. Also each resource's own time."""
     times = {"compute": counts["compute_cycles"]}
     bits = {"dram": lambda: dram_bits(counts, hw), "d2d": lambda: d2d_bits(counts, hw)}
-    for name, (num, den) in bandwidths(hw).items():
+    for name, (num, den) in bandwidths(hw, links).items():
         times[name] = -(-(bits[name]() * den) // num)  # ceil
     cycles = times["compute"]
     for name in ("dram", "d2d"):

@@ -425,7 +425,7 @@ def load_hardware(path: str | Path) -> Hardware:
                 if not isinstance(v, list) or len(v) != 2:
                     ctx.fail(field, f"must be [rows, columns], got {_show(v)}", "write e.g. `mesh: [6, 6]`",
                              sec, key)
-                vals[f.attr] = tuple(_count(ctx, x, field, sec, key, 6) for x in v)
+                vals[f.attr] = tuple(_count(ctx, x, field, sec, key, "[6, 6]") for x in v)
             else:  # topology
                 if v not in TOPOLOGIES:
                     ctx.fail(field, f"must be one of {', '.join(TOPOLOGIES)}, got {_show(v)}",

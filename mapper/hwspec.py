@@ -73,8 +73,9 @@ class Hardware:
     @property
     def mac_scale(self) -> float:
         """MAC energy and area relative to the technology's `mac_bits` x `mac_bits` MAC:
-        a multiplier grows with the product of its operand widths (Horowitz, ISSCC 2014,
-        45 nm: an 8-bit multiply 0.2 pJ, a 32-bit one 3.1 pJ, 15.5x for 16x the bit product)."""
+        a multiplier's energy grows with the product of its operand widths (Horowitz, ISSCC
+        2014, 45 nm: an 8-bit multiply 0.2 pJ, a 32-bit one 3.1 pJ, 15.5x for 16x the bit
+        product); assumption: its area (an array of partial-product cells) grows alike."""
         return self.act_bits * self.weight_bits / self.tech.mac_bits ** 2
 
     def mac_fj(self, macs):

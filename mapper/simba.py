@@ -41,6 +41,15 @@ def chiplet_grid(hw: Hardware) -> tuple[int, int]:
     return hw.mesh if hw.topology == "mesh" and hw.mesh else grid(hw.n_chiplets)
 
 
+def links(hw: Hardware) -> int:
+    """Die-to-die links the dataflow drives at once: on a mesh, every link east along the
+    rows (inputs) and south down the columns (partial sums); on NN-Baton's ring, its N_P."""
+    if hw.topology != "mesh" or not hw.mesh:
+        return hw.n_chiplets if hw.n_chiplets > 1 else 0
+    rows, cols = hw.mesh
+    return rows * (cols - 1) + cols * (rows - 1)
+
+
 @dataclass(frozen=True)
 class SimbaMapping:
     """The only free choice of the dataflow: the plane tile (outputs, H x W)."""
@@ -113,7 +122,7 @@ def counts(layer: Layer, hw: Hardware, th, tw) -> tuple[dict, dict]:
         "macs": layer.macs,
         "compute_cycles": pixels * RS * ceil(max(cr) / P) * ceil(max(ck) / L),
     }
-    c["cycles"] = latency(c, hw)["cycles"]
+    c["cycles"] = latency(c, hw, links(hw))["cycles"]
     needs = {
         "o_l1": (th * tw * L * pb, hw.capacity_bits("o_l1")),
         "a_l1": (min(P, max(cr)) * win_h[th] * win_w[tw] * ab, hw.capacity_bits("a_l1")),  # a c-block
@@ -129,7 +138,7 @@ def evaluate_simba(layer: Layer, hw: Hardware, m: SimbaMapping) -> Evaluation:
     c = {k: int(v) for k, v in c.items()}
     breakdown = {k: int(v) for k, v in energy_breakdown(c, hw).items()}
     reason = infeasibility({k: (int(n), cap) for k, (n, cap) in needs.items()})
-    times = {k: int(v) for k, v in latency(c, hw).items() if k != "cycles"}
+    times = {k: int(v) for k, v in latency(c, hw, links(hw)).items() if k != "cycles"}
     return Evaluation(layer=layer, mapping=m, feasible=reason is None, reason=reason, counts=c,
                       breakdown_fj=breakdown, energy_fj=sum(breakdown.values()), cycles=c["cycles"],
                       utilization=layer.macs / (c["cycles"] * hw.macs),

@@ -450,7 +450,7 @@ def simulate_simba(layer: Layer, hw: Hardware, th: int, tw: int) -> dict[str, in
     """Walk Simba's weight-centric loop nest (mapper/simba.py, docs/simba.md) PE by PE and
     tile by tile, input windows as explicit sets of rows and columns, and count every
     transfer. Dense layers only."""
-    from mapper.simba import chiplet_grid, grid  # the arrangement of chiplets and cores, not a cost rule
+    from mapper.simba import chiplet_grid, grid, links  # the arrangement of chiplets, cores, links
     rows_p, cols_p = chiplet_grid(hw)
     rows_c, cols_c = grid(hw.n_cores)
     L, P, RS = hw.lanes, hw.vector, layer.R * layer.S
@@ -505,7 +505,7 @@ def simulate_simba(layer: Layer, hw: Hardware, th: int, tw: int) -> dict[str, in
                 c["compute_cycles"] += (pix * RS * max(math.ceil(len(ch) / P) for ch in chans)
                                 * max(math.ceil(len(k) / L) for k in ks))
     out = {k: c[k] for k in (*COUNT_KEYS, "d2d_p")}
-    return out | {"cycles": int(latency(out, hw)["cycles"])}
+    return out | {"cycles": int(latency(out, hw, links(hw))["cycles"])}
 
 
 def _hops(a: tuple[int, int], b: tuple[int, int]) -> int:

@@ -83,7 +83,7 @@ class Mapping:
         # to_dict adds the two types; batch_tile is optional (default 1)
         extra = set(d) - set(fields) - {"package_type", "chiplet_type", "batch_tile"}
         if extra:
-            raise ValueError(f"unknown field(s) {sorted(extra)}; valid: {sorted(fields)}")
+            raise ValueError(f"unknown field(s) {sorted(extra)}; valid: {sorted(fields)}, and optional batch_tile")
         out = {}
         for name, length in fields.items():
             if name not in d:
@@ -156,13 +156,13 @@ def loop_nest(m: Mapping, layer: Layer, hw: Hardware) -> str:
     b = m.batch_tile
     lines = [
         f"for n in {n(layer.N, b)} batch tiles of {min(b, layer.N)} image(s):",
-        f"parallel_for chiplet in {pkg}:   # each: K={part['k']} x {part['h']}x{part['w']} outputs",
-        "  " + ": ".join(chip_loops[d] for d in order[m.chip_order])
+        f"  parallel_for chiplet in {pkg}:   # each: K={part['k']} x {part['h']}x{part['w']} outputs",
+        "    " + ": ".join(chip_loops[d] for d in order[m.chip_order])
         + f":   # chiplet tile {s['h'].tile}x{s['w'].tile}x{s['k'].tile}, {m.chip_order}-priority",
-        f"    parallel_for core in {chip}:   # each: {core['h']}x{core['w']}x{core['k']}",
-        "      " + ": ".join(core_loops[d] for d in order[m.core_order])
+        f"      parallel_for core in {chip}:   # each: {core['h']}x{core['w']}x{core['k']}",
+        "        " + ": ".join(core_loops[d] for d in order[m.core_order])
         + f":   # core tile {s['h'].core_tile}x{s['w'].core_tile}x{hw.lanes}, {m.core_order}-priority",
-        f"        for c in {ceil(layer.Cr / hw.vector)} blocks of {min(hw.vector, layer.Cr)}: "
+        f"          for c in {ceil(layer.Cr / hw.vector)} blocks of {min(hw.vector, layer.Cr)}: "
         f"for r, s in {layer.R}x{layer.S}: for image, pixel: {hw.lanes} lanes x {hw.vector}-wide MAC",
     ]
     return "\n".join(lines)

@@ -47,6 +47,7 @@ class Workload:
     resolution: int | None
     layers: list[Layer]
     skipped: dict[str, int] = field(default_factory=dict)
+    batch: int = 1  # images per inference asked for (`load_workload(batch=...)`)
 
     @property
     def total_macs(self) -> int:
@@ -486,8 +487,8 @@ def _load_python(file: Path, attr: str, resolution: int, spec: str) -> Workload:
 
 def load_workload(spec: str, resolution: int = 224, batch: int = 1) -> Workload:
     """A zoo model name, a .yaml/.yml layer list, or ``path/to/file.py:FactoryOrClass``.
-    `batch` images per inference: every conv layer gets N = batch; an FC layer's rows
-    (on H) grow with it."""
+    `batch` images per inference: every conv layer's N is multiplied by it, an FC
+    layer's rows (on H) too."""
     import models  # the zoo; imported here so mapper does not need it for YAML files
 
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
@@ -496,13 +497,13 @@ def load_workload(spec: str, resolution: int = 224, batch: int = 1) -> Workload:
         raise WorkloadError(f"batch must be a positive whole number of images, got {batch!r}.")
     if batch > 1:
         wl = load_workload(spec, resolution)
-        return replace(wl, layers=[_batched(lay, batch) for lay in wl.layers])
+        return replace(wl, layers=[batched(lay, batch) for lay in wl.layers], batch=batch)
     forms = (f"a zoo model ({', '.join(models.MODELS)}), a YAML layer list (layers.yaml), "
              f"or a Python file and the name of a model class or factory in it (net.py:MyNet)")
     if spec in models.MODELS:
         with torch.device("meta"):  # build without allocating weights
             module, shape = models.build(spec, resolution)
-        return extract(module, shape, spec, resolution)
+        return extract(module, shape, spec, shape[-1])  # a fixed-input model keeps its own size
     if spec.lower().endswith((".yaml", ".yml")):
         if not Path(spec).is_file():
             raise WorkloadError(f"workload {spec!r}: file not found. Check the path; accepted "
@@ -515,7 +516,7 @@ def load_workload(spec: str, resolution: int = 224, batch: int = 1) -> Workload:
     raise WorkloadError(f"unknown workload {spec!r}{hint}. Give {forms}.")
 
 
-def _batched(lay: Layer, batch: int) -> Layer:
+def batched(lay: Layer, batch: int) -> Layer:
     """The layer for `batch` times as many images (an FC layer's rows are on H)."""
     if lay.kind == "fc":
         return _check_size(replace(lay, H=lay.H * batch), f"layer {lay.name!r} at batch {batch}")

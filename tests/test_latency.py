@@ -10,7 +10,8 @@ from mapper.cost import evaluate
 from mapper.hardware import HardwareError, load_hardware, mesh_has_ring
 from mapper.layer import Layer
 from mapper.pareto import front
-from mapper.simba import chiplet_grid, evaluate_simba, SimbaMapping
+from mapper.simba import SimbaMapping, chiplet_grid, evaluate_simba
+from mapper.simba import links as simba_links
 from mapper.solvers.cpsat import layer_front, solve_layer
 from tests.test_cost import CASE_STUDY, RES2A_2B, WORKED, all_mappings, tiny_hw
 
@@ -140,3 +141,10 @@ def test_simba36_loads_and_simba_uses_the_mesh_rows(tmp_path):
     layer = Layer("c", K=8, C=16, H=2, W=2)
     e = evaluate_simba(layer, wide, SimbaMapping(2, 2))
     assert e.counts["d2d_p"] == layer.outputs * 3
+    # Simba's dataflow drives every east and south link of a mesh at once: 6 x 5 + 6 x 5 = 60
+    # on 6 x 6 (NN-Baton's rotation uses the 36 of its ring); 4 x 1 + 2 x 3 = 10 on 4 x 2
+    assert (simba_links(hw), simba_links(wide)) == (60, 10)
+    slow = dataclasses.replace(wide, d2d_gb_s=0.25)  # 4 bits per cycle per link at 500 MHz
+    e = evaluate_simba(layer, slow, SimbaMapping(2, 2))
+    bits = e.counts["d2d_a"] * 8 + e.counts["d2d_p"] * 24
+    assert e.times["d2d"] == -(-bits // (10 * 4))

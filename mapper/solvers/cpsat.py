@@ -31,7 +31,7 @@ from math import ceil
 import numpy as np
 from ortools.sat.python import cp_model
 
-from mapper.cost import (KEY_INDEX, Columns, CostContext, Evaluation, a_l1_positions, a_l2_positions,
+from mapper.cost import (KEY_INDEX, KEYS, Columns, CostContext, Evaluation, a_l1_positions, a_l2_positions,
                          bandwidths, combine, energy_breakdown, evaluate, mapping_counts, pool_capacity_bits,
                          w_l1_positions, windows)
 from mapper.hwspec import Hardware
@@ -157,7 +157,7 @@ def pareto(values: np.ndarray) -> np.ndarray:
 def field_coefficients(hw: Hardware) -> dict[str, int]:
     """fJ per counted element of each field, read off `cost.energy_breakdown` (linear)."""
     zero = dict.fromkeys(ENERGY_FIELDS, 0)
-    return {f: sum(energy_breakdown(zero | {f: 1}, hw).values()) for f in ENERGY_FIELDS}
+    return {f: int(sum(energy_breakdown(zero | {f: 1}, hw).values())) for f in ENERGY_FIELDS}
 
 
 @dataclass
@@ -233,6 +233,7 @@ class _Model:
         # per dimension: the (parts, core parts) groups of the split pairs, and the cuts
         self.groups = {d: sorted({(p[i], c[i]) for p, c in self.pairs}) for i, d in enumerate("khw")}
         self.coef = field_coefficients(hw)
+        self.bandwidths = bandwidths(hw)  # modelled resources: {name: (num, den) bits per cycle}
         if base is not None:  # start from another model's (already pruned) cuts
             self.sym, self.cuts = base.sym, dict(base.cuts)
         else:
@@ -243,7 +244,6 @@ class _Model:
         self._prods: dict = {}
         self._hi: dict[int, int] = {}  # bounds of every value/product variable
         self._lo: dict[int, int] = {}
-        self.bandwidths = bandwidths(hw)  # modelled resources: {name: (num, den) bits per cycle}
         self.traffic: dict[str, tuple] = {}  # buffer -> (fill var, shared var, their upper bounds)
 
     @property
@@ -260,13 +260,32 @@ class _Model:
             ok = self._may_fit(d, cuts)
             cuts = Cuts(cuts.tile[ok], cuts.core[ok])
             table, used = cut_tables(self.layer, d, p, c, cuts), self.sym.used[d]
+            links = "d2d" in self.bandwidths
             key = (dim_size(self.layer, d), None if d == "k" else self.layer.reach(d), p, c, tuple(used),
-                   cuts.tile.tobytes(), cuts.core.tobytes())
+                   cuts.tile.tobytes(), cuts.core.tobytes(), links)
             if key not in seen:
-                seen[key] = pareto(table[:, used])
+                seen[key] = pareto(self._dominance_values(table, used, links))
             rows = seen[key]
             parts.append(_Cuts(cuts.tile[rows], cuts.core[rows], np.full(len(rows), gi), table[rows]))
         return _Cuts.concat(parts)
+
+    @staticmethod
+    def _dominance_values(table: np.ndarray, used: list[int], links: bool) -> np.ndarray:
+        """The values a cut must not exceed another's in to be dominated. Every count grows
+        with every table value, but die-to-die traffic is a difference (a chunk's fills
+        over all chiplets minus the first chiplet's): when link time is modelled, each
+        all-chiplets value minus its first-chiplet twin is compared too. With those too
+        no smaller, a product of such factors has a no smaller difference as well (all
+        values >= 0, sums >= firsts), so a dominated cut is never faster either."""
+        cols = [table[:, used]]
+        if links:
+            for i in used:
+                k = KEYS[i]
+                mode = 3 if k[0] == "chip" else 2 if len(k) == 4 else None
+                if mode is not None and k[mode] == "sum":
+                    twin = KEY_INDEX[k[:mode] + ("first",) + k[mode + 1:]]
+                    cols.append((table[:, i] - table[:, twin])[:, None])
+        return np.concatenate(cols, axis=1)
 
     def _may_fit(self, d: str, cuts: Cuts) -> np.ndarray:
         """False where a cut overflows a buffer even with every other dimension at its
@@ -292,7 +311,8 @@ class _Model:
         objective of a known feasible mapping), then cuts of no pair of dimensions whose
         joint bound is within `upper`; until nothing changes. Bounds take the remaining
         dimension(s) at their smallest value of each key, the best orders and the best
-        fitting retention positions: energy and cycles grow with every table value.
+        fitting retention positions: energy and compute cycles grow with every table value
+        (the latency bound is the compute cycles: link and DRAM time only add to them).
         `quick`: the single-cut bounds only (cheap on many cuts)."""
         for _ in range(6):
             before = self.candidates
@@ -719,6 +739,8 @@ def _per_batch_tile(tiles: list[int], time_limit: float, fixed: dict | None, sol
     for i, b in enumerate(tiles):
         share = (time_limit - (time.perf_counter() - t0)) / (len(tiles) - i)
         out.append(solve((fixed or {}) | {"batch_tile": b}, share))
+        if i == 0 and out[0].status == "INFEASIBLE":  # needs only grow with b: none fits
+            break
     return out, time.perf_counter() - t0
 
 
@@ -732,7 +754,7 @@ def _over_batch_tiles(layer: Layer, hw: Hardware, space: str, time_limit: float,
         layer, hw, space, sec, workers, f, objective, warm_start))
     found = [(r, b) for r, b in zip(results, tiles) if r.best is not None]
     if not found:
-        infeasible = all(r.status == "INFEASIBLE" for r in results)
+        infeasible = results[0].status == "INFEASIBLE"  # b = 1 first: then no tile fits
         return SolveResult(layer, "INFEASIBLE" if infeasible else "UNKNOWN", None, None, None, wall,
                            reason=results[0].reason, objective=objective)
     second = (lambda e: e.energy_fj) if objective == "latency" else (lambda e: e.cycles)
