@@ -41,11 +41,12 @@ def chiplet_grid(hw: Hardware) -> tuple[int, int]:
     return hw.mesh if hw.topology == "mesh" and hw.mesh else grid(hw.n_chiplets)
 
 
-def links(hw: Hardware) -> int:
+def links(hw: Hardware) -> int | None:
     """Die-to-die links the dataflow drives at once: on a mesh, every link east along the
-    rows (inputs) and south down the columns (partial sums); on NN-Baton's ring, its N_P."""
+    rows (inputs) and south down the columns (partial sums); on NN-Baton's ring, None:
+    the ring's own N_P (`cost.bandwidths`)."""
     if hw.topology != "mesh" or not hw.mesh:
-        return hw.n_chiplets if hw.n_chiplets > 1 else 0
+        return None
     rows, cols = hw.mesh
     return rows * (cols - 1) + cols * (rows - 1)
 
