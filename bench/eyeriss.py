@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 
 from common import ROOT, Section, need, report  # noqa: E402
 
-from mapper.cost import dram_bits, rlc_bits_per_element, rlc_dram_bits  # noqa: E402
+from mapper.cost import dram_bits, rlc_dram_bits  # noqa: E402
 from mapper.hardware import load_hardware  # noqa: E402
 from mapper.solvers.cpsat import solve_layer  # noqa: E402
 from mapper.workload import load_workload, unique_layers  # noqa: E402
@@ -86,12 +86,10 @@ def main() -> int:
             row["split_raw"] += mb(dram_bits(rs.best.counts, hs))
             row["split_rlc"] += mb(rlc_dram_bits(rs.best.counts, hs, layer))
             row["banks"] = banks
-            once = {"w": layer.weights * hw.weight_bits, "a": layer.inputs, "o": layer.outputs}
-            row["compulsory"] += mb(once["w"] + (once["a"] + once["o"]) * hw.act_bits)
-            row["compulsory_rlc"] += mb(once["w"] + once["a"] * (
-                hw.act_bits if layer.in_density is None else rlc_bits_per_element(layer.in_density, hw.act_bits))
-                + once["o"] * (hw.act_bits if layer.out_density is None
-                               else rlc_bits_per_element(layer.out_density, hw.act_bits)))
+            # every weight and input read once, every output written once, priced by cost.py's rules
+            once = {"dram_read_w": layer.weights, "dram_read_a": layer.inputs, "dram_write_o": layer.outputs}
+            row["compulsory"] += mb(dram_bits(once, hw))
+            row["compulsory_rlc"] += mb(rlc_dram_bits(once, hw, layer))
             for key, count, size in (("w", "dram_read_w", layer.weights), ("a", "dram_read_a", layer.inputs)):
                 row[f"{key}_read"] += e.counts[count]
                 row[f"{key}_once"] += size

@@ -64,13 +64,14 @@ MAPPING_FIX = ("use smaller tiles in the mapping, or let `mapper enumerate` choo
 def get_workload(args) -> Workload:
     if args.layer and args.model:
         raise UsageError(f"give either a model ('{args.model}') or --layer, not both.")
+    batch = getattr(args, "batch", 1)  # commands without --batch (zoo) map one image
     if args.layer:
-        layers = [batched(lay, getattr(args, "batch", 1)) for lay in expand_groups(parse_layer_spec(args.layer))]
-        return Workload(model="layer", resolution=None, layers=layers, skipped={}, batch=getattr(args, "batch", 1))
+        layers = [batched(lay, batch) for lay in expand_groups(parse_layer_spec(args.layer))]
+        return Workload(model="layer", resolution=None, layers=layers, skipped={}, batch=batch)
     if not args.model:
         raise UsageError("give a model (a zoo name, a layer-list YAML or file.py:Class) "
                          "or a single layer with --layer \"K=64 C=64 H=56 W=56 R=3 S=3\".")
-    return load_workload(args.model, args.resolution, getattr(args, "batch", 1))
+    return load_workload(args.model, args.resolution, batch)
 
 
 def title(wl: Workload) -> str:
