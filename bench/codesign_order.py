@@ -10,7 +10,7 @@ import time
 
 from common import ROOT  # noqa: F401  (puts the repository on sys.path)
 
-from mapper import codesign as CD  # noqa: E402
+from mapper import design_search as CD  # noqa: E402
 from mapper.hardware import load_design_space  # noqa: E402
 from mapper.workload import expand_groups, load_workload, parse_layer_spec  # noqa: E402
 

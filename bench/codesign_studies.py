@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from common import ROOT, Section, append_section, command_line, machine, rich_table  # noqa: E402
 from rich.console import Console  # noqa: E402
 
-from mapper import codesign as CD  # noqa: E402
+from mapper import design_search as CD  # noqa: E402
 from mapper.hardware import load_design_space  # noqa: E402
 from mapper.report import size_str  # noqa: E402
 from mapper.workload import load_workload  # noqa: E402

@@ -1,9 +1,14 @@
 """Table helpers shared by the bench/ scripts: one Section shape, printed with rich
-and appended to BENCHMARKS.md as Markdown."""
+and written to BENCHMARKS.md as Markdown.
+
+BENCHMARKS.md keeps the latest run of each bench (and command line) at the top, newest
+first; a new run replaces the latest run of the same bench and command, which moves to
+the "Earlier runs" part below, marked as superseded by the new run (`append_section`)."""
 from __future__ import annotations
 
 import os
 import platform
+import re
 import shlex
 import sys
 from dataclasses import dataclass, field
@@ -77,13 +82,77 @@ def add_common_args(ap, zoo_names: list[str]) -> None:
     ap.add_argument("--no-append", action="store_true", help="print only; do not touch BENCHMARKS.md")
 
 
+# BENCHMARKS.md: a preamble, the latest runs, then the earlier (superseded) runs. Each
+# run is one entry: a `## <bench> — <YYYY-MM-DD HH:MM> UTC` heading and everything up to
+# the next such heading. The two markers are where the parts begin.
+LATEST_MARK = "<!-- latest runs: the newest run of each bench and command, newest first (bench/common.py) -->"
+HISTORY_MARK = "<!-- earlier runs: superseded by a newer run of the same bench and command, newest first -->"
+LATEST_HEAD = ("# Latest results\n\nThe newest run of each bench (and of each command line it was run with), "
+               "newest first.\n")
+HISTORY_HEAD = ("# Earlier runs\n\nRuns replaced by a newer run of the same bench with the same command line, "
+                "newest first; each names the run that superseded it. Kept for the record: their numbers "
+                "are as measured then, by the code of that time.\n")
+SUPERSEDED = "- **Superseded** by {run} above (same bench, same command)."
+
+
+def _entries(text: str) -> list[str]:
+    """Split a part of BENCHMARKS.md into entries (each from its `## ` heading on)."""
+    starts = [m.start() for m in re.finditer(r"^## ", text, flags=re.M)]
+    return [text[a:b].strip() + "\n" for a, b in zip(starts, starts[1:] + [len(text)])]
+
+
+def entry_date(entry: str) -> str:
+    """'YYYY-MM-DD HH:MM' from the entry's heading ('' if it names none)."""
+    m = re.match(r"## .*? — (\d{4}-\d{2}-\d{2} \d{2}:\d{2})", entry)
+    return m.group(1) if m else ""
+
+
+def entry_key(entry: str) -> tuple[str, str]:
+    """What a newer run must match to supersede an entry: the bench name of its heading
+    and the arguments of its `Command:` fact (another --hw or --only is another result)."""
+    name = entry.splitlines()[0][3:].split(" — ")[0].strip()
+    m = re.search(r"^- Command: `([^`]*)`", entry, flags=re.M)
+    args = shlex.split(m.group(1))[2:] if m else []  # after the interpreter and the script
+    return name, shlex.join(args)
+
+
+def _superseded(entry: str, by: str) -> str:
+    if "**Superseded**" in entry:
+        return entry
+    head, _, body = entry.partition("\n")
+    return f"{head}\n\n{SUPERSEDED.format(run=f'the run of {by} UTC' if by else 'a later run')}\n{body.lstrip(chr(10))}"
+
+
+def place(text: str, entry: str) -> str:
+    """BENCHMARKS.md's text with a new run's `entry` at the top of the latest runs; the
+    latest run of the same bench and command moves to the earlier runs, marked superseded.
+    Text in the old layout (every entry appended in date order) is converted first."""
+    if LATEST_MARK not in text or HISTORY_MARK not in text:
+        first = re.search(r"^## ", text, flags=re.M)
+        pre, old = (text[:first.start()], text[first.start():]) if first else (text, "")
+        text = f"{pre.rstrip()}\n\n{LATEST_HEAD}\n{LATEST_MARK}\n\n{HISTORY_MARK}\n\n{HISTORY_HEAD}"
+        for e in sorted(_entries(old), key=entry_date):  # stable: same-minute entries keep their order
+            text = place(text, e)
+    pre, rest = text.split(LATEST_MARK, 1)
+    latest_part, history_part = rest.split(HISTORY_MARK, 1)
+    first = re.search(r"^## ", history_part, flags=re.M)
+    history_head = (history_part[:first.start()] if first else history_part).strip()
+    latest, history = _entries(latest_part), _entries(history_part)
+    key, date = entry_key(entry), entry_date(entry)
+    history += [_superseded(e, date) for e in latest if entry_key(e) == key]
+    latest = [entry.strip() + "\n"] + [e for e in latest if entry_key(e) != key]
+    latest.sort(key=entry_date, reverse=True)  # stable: a new run stays above a same-minute one
+    history.sort(key=entry_date, reverse=True)
+    return "\n".join([f"{pre.rstrip()}\n\n{LATEST_MARK}\n", *latest, f"{HISTORY_MARK}\n\n{history_head}\n",
+                      *history]).rstrip() + "\n"
+
+
 def append_section(heading: str, facts: list[str], sections: list[Section], header: str = "") -> None:
-    """Append one dated section (facts as bullets, then the tables) to BENCHMARKS.md."""
-    text = [f"## {heading}", ""] + [f"- {f}" for f in facts] + [""] + [md_table(s) for s in sections]
-    if header and (not BENCH_FILE.exists() or not BENCH_FILE.read_text().strip()):
-        BENCH_FILE.write_text(header)
-    with BENCH_FILE.open("a") as f:
-        f.write("\n" + "\n".join(text))
+    """Put one dated section (facts as bullets, then the tables) at the top of
+    BENCHMARKS.md's latest runs (`place`); `header` starts a new file."""
+    text = "\n".join([f"## {heading}", ""] + [f"- {f}" for f in facts] + [""] + [md_table(s) for s in sections])
+    old = BENCH_FILE.read_text() if BENCH_FILE.exists() else ""
+    BENCH_FILE.write_text(place(old if old.strip() else (header or "# Benchmarks\n"), text))
 
 
 

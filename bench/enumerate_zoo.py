@@ -30,7 +30,7 @@ from common import (command_line, machine, ROOT, Section, add_common_args, appen
                     rich_table)
 from rich.console import Console  # noqa: E402
 
-import models  # noqa: E402
+from mapper import models  # noqa: E402
 from mapper.cost import dim_table, evaluate  # noqa: E402
 from mapper.hardware import find_hardware, load_hardware  # noqa: E402
 from mapper.simulate import random_case, simulate  # noqa: E402

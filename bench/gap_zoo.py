@@ -24,12 +24,11 @@ from common import (ROOT, Section, add_common_args, append_section, command_line
                     machine, rich_table)
 from rich.console import Console  # noqa: E402
 
-import models  # noqa: E402
-from mapper.baselines import CHECKPOINTS, compare_layer, gap_totals  # noqa: E402
+import mapper  # noqa: E402
+from mapper import models  # noqa: E402
+from mapper.baselines import CHECKPOINTS  # noqa: E402
 from mapper.bounds import onchip_words  # noqa: E402
 from mapper.hardware import find_hardware, load_hardware  # noqa: E402
-from mapper.solvers.cpsat import solve_layer  # noqa: E402
-from mapper.workload import load_workload, unique_layers  # noqa: E402
 
 MODELS = ["alexnet", "vgg16", "resnet50", "darknet19"]  # NN-Baton Fig. 13 and issue 4
 METHODS = ["simba", "template", "random:100000", "greedy", "ws", "os", "is"]
@@ -37,14 +36,10 @@ WORKERS, TIME_LIMIT, SEED = 2, 60.0, 0
 PAPER_SAVING = "22.5-44"  # NN-Baton abstract and Fig. 13: VGG-16, ResNet-50, DarkNet-19 at 224 and 512
 
 
-def model_rows(model: str, res: int, hw) -> tuple[list[dict], float]:
-    """compare_layer per distinct shape, repeated for every layer of that shape."""
-    t0 = time.perf_counter()
-    out = []
-    for layer, names in unique_layers(load_workload(model, res).layers):
-        opt = solve_layer(layer, hw, "full", time_limit=TIME_LIMIT, workers=WORKERS)
-        out += [compare_layer(layer, hw, METHODS, opt, SEED)] * len(names)
-    return out, time.perf_counter() - t0
+def model_gap(model: str, res: int, hw) -> mapper.GapResult:
+    """`mapper.gap`: the optimum and every method per distinct shape, for every layer."""
+    return mapper.gap(mapper.load_workload(model, resolution=res), hw, baselines=METHODS, seed=SEED,
+                      time_limit=TIME_LIMIT, workers=WORKERS)
 
 
 def pct(x: float | None) -> str:
@@ -77,13 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     bad = 0
     for model in args.models:
         for res in args.resolutions:
-            rows, wall = model_rows(model, res, hw)
+            result = model_gap(model, res, hw)
+            rows, wall, total = [r.row for r in result.layers], result.wall_s, result.totals
             ok = [r for r in rows if r["energy_pj"] is not None]
             bad += len(rows) - len(ok)
-            total = gap_totals(rows, METHODS)
             opt, energy, dram = total["optimum_pj"], total["energies_pj"], total["dram_vs_bound"]
             statuses = ",".join(sorted({r["status"] for r in rows}))
-            totals.rows.append([model, str(res), str(len(unique_layers(load_workload(model, res).layers))),
+            totals.rows.append([model, str(res), str(result.distinct_shapes),
                                 statuses, uj(opt), f"{dram:.3f}x", *[uj(energy[m]) for m in METHODS],
                                 *[pct(total["gaps"][m]) for m in METHODS],
                                 pct(None if energy["simba"] is None else (energy["simba"] - opt) / energy["simba"]),
@@ -100,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
                                 f"{total['dram_bits'] / compulsory:.3f}x", f"{dram:.3f}x"])
             console.print(f"  {model}@{res}: {wall:.1f} s")
     totals.notes += [
-        f"Optimum: `solve_layer(layer, hw, 'full', time_limit={TIME_LIMIT:g}, workers={WORKERS})` per distinct "
-        "shape; every method via `mapper.baselines.compare_layer` (the same `cost.py` prices all of them); "
+        f"`mapper.gap(workload, hw, time_limit={TIME_LIMIT:g}, workers={WORKERS})`: the full-space optimum per "
+        "distinct shape and every method beside it (the same `cost.py` prices all of them); "
         "energies summed over all layers of the model, duplicates included.",
         "Methods: template = NN-Baton enumeration (divisor tiles); random:100000 = uniform draws from the "
         "full space, seed 0; greedy = split/order rules + largest tiles that fit; ws / os / is = the named "

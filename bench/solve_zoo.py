@@ -35,7 +35,7 @@ from common import (command_line, machine, ROOT, Section, add_common_args, appen
 import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 
-import models  # noqa: E402
+from mapper import models  # noqa: E402
 from mapper.cost import dim_table, windows  # noqa: E402
 from mapper.hardware import find_hardware, load_hardware  # noqa: E402
 from mapper.solvers.cpsat import solve_layer  # noqa: E402

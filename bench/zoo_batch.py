@@ -23,7 +23,7 @@ from pathlib import Path
 from common import Section, add_common_args, append_section, command_line, machine, rich_table  # noqa: E402
 from rich.console import Console  # noqa: E402
 
-import models  # noqa: E402
+from mapper import models  # noqa: E402
 from mapper import batch  # noqa: E402
 from mapper.hardware import find_hardware, load_hardware  # noqa: E402
 from mapper.store import Store  # noqa: E402

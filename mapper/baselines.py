@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mapper.bounds import dram_lower_bound
+from mapper.choices import MAX_RANDOM_DRAWS
 from mapper.cost import Columns, Evaluation, combine, dram_bits, energy_breakdown, evaluate
 from mapper.dataflows import NAMED, best_of
+from mapper.errors import SolverBug
 from mapper.hwspec import Hardware
 from mapper.layer import Layer
 from mapper.simba import best_simba
@@ -53,8 +55,9 @@ def methods(spec: str) -> list[str]:
     for item in filter(None, (x.strip() for x in spec.split(","))):
         name, _, arg = item.partition(":")
         if name == "random":
-            if not arg.isdigit() or int(arg) < 1:
-                raise ValueError(f"'{item}': give the random search a budget, e.g. random:10000")
+            if not (arg.isascii() and arg.isdigit()) or not 1 <= int(arg) <= MAX_RANDOM_DRAWS:
+                raise ValueError(f"'{item}': give the random search a budget from 1 to {MAX_RANDOM_DRAWS:,} draws, "
+                                 "e.g. random:10000")
         elif arg or name not in ("simba", "template", "greedy", *NAMED):
             raise ValueError(f"unknown baseline '{item}'; known: simba, template, random:N, greedy, "
                              + ", ".join(NAMED))
@@ -178,7 +181,7 @@ def gap(value: int | None, optimum: int) -> float | None:
 
 def compare_layer(layer: Layer, hw: Hardware, method_list: list[str], optimum, seed: int = 0) -> dict:
     """The optimum (a `SolveResult`) and every method on one layer, as a JSON-ready row.
-    A method of the same space cheaper than a proven optimum is a bug: ValueError names
+    A method of the same space cheaper than a proven optimum is a bug: SolverBug names
     it. Methods in `OUTSIDE_SPACE` may be cheaper (a negative gap), and say so."""
     row = {"name": layer.name, "status": optimum.status, "reason": optimum.reason,
            "energy_pj": None, "bound_pj": None, "energies_pj": {}, "gaps": {}, "mappings": {},
@@ -206,7 +209,7 @@ def compare_layer(layer: Layer, hw: Hardware, method_list: list[str], optimum, s
         if res.curve:
             row["random_curve_pj"] = {n: (None if v is None else v / 1000) for n, v in res.curve.items()}
         if optimum.status == "OPTIMAL" and e is not None and e < opt and m not in OUTSIDE_SPACE:
-            raise ValueError(f"{layer.name}: {m} found {e} fJ below the proven optimum {opt} fJ — "
+            raise SolverBug(f"{layer.name}: {m} found {e} fJ below the proven optimum {opt} fJ — "
                              "a bug in the solver or the cost model; please report it")
     return row
 

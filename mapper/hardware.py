@@ -33,8 +33,10 @@ is read by `load_design_space`.
 from __future__ import annotations
 
 import difflib
+import importlib.resources
 import math
 import re
+import reprlib
 from dataclasses import fields
 from fractions import Fraction
 from pathlib import Path
@@ -43,21 +45,95 @@ from typing import Any, Iterable, NoReturn
 import yaml
 from yaml.constructor import ConstructorError
 
+from mapper.errors import MapperError
 from mapper.hwspec import Hardware, Tech
 
-HARDWARE_DIR = Path(__file__).resolve().parents[1] / "hardware"
+
+def _bundled_dir() -> Path:
+    """Where the bundled hardware YAMLs are: the package data `mapper/bundled_hardware/` of
+    an installed wheel (pyproject.toml maps the repository's hardware/ there), else the
+    repository's hardware/ itself (a source checkout or an editable install)."""
+    packaged = importlib.resources.files("mapper") / "bundled_hardware"
+    if isinstance(packaged, Path) and packaged.is_dir():
+        return packaged.resolve()
+    return Path(__file__).resolve().parents[1] / "hardware"
+
+
+HARDWARE_DIR = _bundled_dir()
 TOPOLOGIES = ("ring", "mesh")
 TECH_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Tech))
 TECH_REQUIRED = tuple(f for f in TECH_FIELDS if f != "mac_bits")  # mac_bits defaults to 8
 META_KEYS = ("name", "source", "notes")
 SIZE_UNITS = {"B": 1, "KB": 1024, "kB": 1024, "KiB": 1024, "MB": 1 << 20, "MiB": 1 << 20}
-_SIZE_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z]*)\s*$")
+_SIZE_RE = re.compile(r"^\s*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(?:[eE]([+-]?[0-9]{1,9}))?\s*([A-Za-z]*)\s*$")
 _SIZE_HELP = ('an integer number of bytes such as 1536, or a string such as "1.5KB", '
               '"800B" or "64 KiB" (KB = KiB = 1024 bytes, MB = MiB = 1024 KB)')
 
 
-class HardwareError(Exception):
+class HardwareError(MapperError):
     """A hardware/technology/design-space file is wrong; the message says where and how to fix it."""
+
+
+# --------------------------------------------------------------------------- allowed ranges
+class _Range:
+    """The allowed values of a number: from `lo` (or above it, when `open_lo`) to `hi`,
+    inclusive, in `unit`; `why` says where the limits come from."""
+
+    def __init__(self, lo: float, hi: float, unit: str, why: str, open_lo: bool = False):
+        self.lo, self.hi, self.unit, self.why, self.open_lo = lo, hi, unit, why, open_lo
+
+    def __contains__(self, v: Any) -> bool:
+        return (v > self.lo if self.open_lo else v >= self.lo) and v <= self.hi
+
+    def text(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        if self.open_lo:
+            return f"above {_num(self.lo)} and at most {_num(self.hi)}{unit}"
+        return f"from {_num(self.lo)} to {_num(self.hi)}{unit}"
+
+
+MAX_BUFFER_BYTES = 1 << 30
+MAX_PJ_PER_BIT = 1000  # the most any energy per bit (or per MAC) may be, the SRAM line's included
+_ENERGY = _Range(0, MAX_PJ_PER_BIT, "pJ", "1 nJ per bit is 100 times the DRAM access energy of "
+                 "the bundled technology tables (8.75 to 12.5 pJ/bit)", open_lo=True)
+_CLOCK = _Range(0.001, 100_000, "MHz", "1 kHz to 100 GHz")
+_RATE = _Range(0.001, 1_000_000, "GB/s", "1 MB/s to 1 PB/s; an HBM3 stack gives about 800 GB/s")
+_UNITS = _Range(1, 1024, "", "no package holds more than a thousand chiplets, nor a chiplet a "
+                "thousand cores; Simba has 36 chiplets of 16 PEs")
+_ARRAY = _Range(1, 4096, "", "no vector unit or in-memory array is wider than 4096; "
+                "the bundled ones are 1 to 128 wide")
+_WIDTH = _Range(1, 32, "bits", "the operand and partial-sum widths the cost model prices")
+SIZE_RANGE = _Range(1, MAX_BUFFER_BYTES, "bytes (1 GiB)", "no die holds 1 GiB of SRAM in one "
+                    "buffer; the bundled buffers are 128 B to 64 KB")
+# Every number of a hardware, technology or design-space file has an allowed range, by
+# field name (buffer sizes all take SIZE_RANGE). Outside it a value is a typo or a unit
+# slip, and inside it every count and per-bit energy is a modest exact integer.
+RANGES: dict[str, _Range] = {
+    "chiplets": _UNITS, "cores": _UNITS, "mesh": _UNITS,
+    "lanes": _ARRAY, "vector": _ARRAY,
+    "act": _WIDTH, "weight": _WIDTH, "psum": _WIDTH, "mac_bits": _WIDTH,
+    "dram_gb_s": _RATE, "d2d_gb_s": _RATE, "clock_mhz": _CLOCK, "frequency_mhz": _CLOCK,
+    "dram_pj_per_bit": _ENERGY, "d2d_pj_per_bit": _ENERGY, "sram_pj_per_bit_at_1kb": _ENERGY,
+    "sram_pj_per_bit_at_32kb": _ENERGY, "reg_rmw_pj_per_bit": _ENERGY, "mac_pj": _ENERGY,
+    "mac_area_um2": _Range(0, 1e6, "um^2", "1 mm^2 per MAC", open_lo=True),
+    "sram_area_um2_per_kb": _Range(0, 1e6, "um^2", "1 mm^2 per KB", open_lo=True),
+    "sram_macro_area_um2": _Range(0, 1e8, "um^2", "100 mm^2 per macro", open_lo=True),
+    "d2d_phy_area_mm2": _Range(0, 1e4, "mm^2", "larger than any die", open_lo=True),
+}
+
+
+def _num(v: Any) -> str:
+    """A number for a message: exact when short, '10^30'-style when huge."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        if abs(v) < 10**18:
+            return str(v)
+        return f"{'-' if v < 0 else ''}about 10^{math.log10(abs(v)):.0f}"
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 1e16 else f"{v:g}"
+    if isinstance(v, Fraction):
+        return _num(v.numerator) if v.denominator == 1 else (
+            f"{float(v):g}" if abs(v) < 10**300 else _num(int(v)))
+    return str(v)
 
 
 # --------------------------------------------------------------------------- field table
@@ -193,11 +269,26 @@ def _read_yaml(path: Path, ctx: _Ctx, what: str) -> dict:
                "(quote values containing ':' or '#')")
         if "duplicate key" in str(problem):
             fix = "keep one line per key in that mapping (YAML would silently use the last one)"
+        tag = yaml_tag_problem(str(problem))
+        if tag:
+            detail, fix = tag
+        if isinstance(e, yaml.reader.ReaderError):  # a control character: no mark, a position
+            before = text[:e.position]
+            ctx.fail(None, f"contains the character {e.character!r}, which YAML does not allow",
+                     "delete it (or quote the text that holds it, written as an escape)",
+                     line=before.count("\n") + 1, column=len(before) - before.rfind("\n"))
         if mark is not None:
             ctx.fail(None, f"not valid YAML: {detail}", fix, line=mark.line + 1, column=mark.column + 1)
         ctx.fail(None, f"not valid YAML: {detail}", "check the file's syntax")
     except RecursionError:
         ctx.fail(None, "is nested too deeply to be a hardware file", "flatten the structure")
+    except ValueError as e:  # an integer too long to convert (Python's 4300-digit limit)
+        hits = ((i + 1, re.search(r"(\w+)\s*:[\s{\[]*(?:value\s*:\s*)?[-+]?[0-9_]{1000}", t))
+                for i, t in enumerate(text.splitlines()) if re.search(r"[0-9]{1000}", t))
+        line, mt = next(hits, (None, None))
+        key = mt.group(1) if mt else None
+        ctx.fail(key or None, f"has a number too long to read ({str(e).split(':')[0]})",
+                 "write a value in the field's allowed range", line=line)
     if data is None:
         ctx.fail(None, "is empty", f"write a {what} mapping into it (see hardware/ for examples)")
     if not isinstance(data, dict):
@@ -212,9 +303,50 @@ def _kind(v: Any) -> str:
             bool: "boolean", type(None): "empty value"}.get(type(v), type(v).__name__)
 
 
+def yaml_tag_problem(problem: str) -> tuple[str, str] | None:
+    """(what, fix) when a YAML error is an explicit tag the safe loader refuses, e.g.
+    `!!python/object:os.system`; None for any other YAML error."""
+    mt = re.search(r"constructor for the tag '([^']*)'", problem)
+    if not mt:
+        return None
+    tag = mt.group(1).replace("tag:yaml.org,2002:", "!!")
+    if tag.startswith("!!python/"):
+        return (f"uses the Python-object tag '{tag}', which is not allowed (the file is read with "
+                "YAML's safe loader: plain numbers, text, lists and mappings only)",
+                "remove the tag and write the plain value")
+    return (f"uses the tag '{tag}', which the safe YAML loader does not know",
+            "remove the tag and write the plain value")
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxlist = _REPR.maxdict = 4
+_REPR.maxlevel = 2
+
+
 def _show(v: Any) -> str:
-    s = repr(v) if isinstance(v, str) else ("nothing" if v is None else str(v))
+    """A value for a message: short, whatever it is (huge numbers, deep nests, long text)."""
+    if v is None:
+        return "nothing"
+    if isinstance(v, (int, float, Fraction)) and not isinstance(v, bool):
+        return _num(v)
+    s = _REPR.repr(v) if isinstance(v, (str, list, dict)) else str(v)
     return s if len(s) <= 60 else s[:57] + "..."
+
+
+def _fail_range(ctx: _Ctx, field: str, v: Any, rng: _Range, m: dict, key: str, example: Any,
+                shown: str | None = None) -> NoReturn:
+    above = _is_big(v, rng)
+    ctx.fail(field, f"is {shown or _show(v)}, {'beyond' if above else 'outside'} the allowed range "
+             f"{rng.text()} ({rng.why})",
+             f"write a value {rng.text()}, e.g. `{key}: {example}`", m, key)
+
+
+def _is_big(v: Any, rng: _Range) -> bool:
+    try:
+        return v > rng.hi
+    except TypeError:
+        return False
 
 
 
@@ -257,56 +389,88 @@ def _unwrap(ctx: _Ctx, m: dict, key: str, field: str, plural: bool = False) -> t
     return v, None
 
 
-def parse_size(v: Any) -> int | None:
-    """Bytes from an int or a size string ("1.5KB", "800B", "64 KiB"); None if not a size."""
+def _size_bytes(v: Any) -> Fraction | None:
+    """The exact number of bytes a size stands for (possibly fractional, zero or huge), or
+    None if `v` is not written as a size. Exponents are read ("1e3" is 1000 bytes); one
+    beyond +-400 is clamped there, which keeps the value out of range without computing it."""
     if isinstance(v, bool):
         return None
     if isinstance(v, int):
-        return v
+        return Fraction(v)
     if isinstance(v, float):
-        return int(v) if math.isfinite(v) and v == int(v) else None
-    if isinstance(v, str):
+        return Fraction(v) if math.isfinite(v) else None
+    if isinstance(v, str) and len(v) <= 200:
         mt = _SIZE_RE.match(v)
-        if not mt or mt.group(2) not in ("", *SIZE_UNITS):
+        if not mt or mt.group(3) not in ("", *SIZE_UNITS):
             return None
-        b = Fraction(mt.group(1)) * SIZE_UNITS.get(mt.group(2), 1)
-        return int(b) if b.denominator == 1 else None
+        exp = max(-400, min(400, int(mt.group(2) or 0)))
+        return Fraction(mt.group(1)) * Fraction(10) ** exp * SIZE_UNITS.get(mt.group(3), 1)
     return None
 
 
+def parse_size(v: Any) -> int | None:
+    """Bytes from an int or a size string ("1.5KB", "800B", "64 KiB", "1e3"); None if not
+    a size or not a whole number of bytes. The allowed range is checked by the loaders."""
+    b = _size_bytes(v)
+    return int(b) if b is not None and b.denominator == 1 else None
+
+
+def _is_whole(v: Any) -> bool:
+    return (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer())
+
+
 def _count(ctx: _Ctx, v: Any, field: str, m: dict, key: str, example: Any) -> int:
-    ok = (isinstance(v, int) and not isinstance(v, bool)) or (
-        isinstance(v, float) and math.isfinite(v) and v == int(v))
-    if not ok or v <= 0:
-        ctx.fail(field, f"must be a positive integer, got {_show(v)}",
-                 f"set it to a whole number of at least 1, e.g. `{key}: {example}`", m, key)
+    """A whole number in RANGES[key] (a float such as 4.0 is read as 4)."""
+    rng = RANGES.get(key, _UNITS)
+    if not _is_whole(v):
+        ctx.fail(field, f"must be a whole number {rng.text()}, got {_show(v)}",
+                 f"write e.g. `{key}: {example}`", m, key)
+    if v not in rng:
+        _fail_range(ctx, field, v, rng, m, key, example)
     return int(v)
 
 
 def _size(ctx: _Ctx, v: Any, field: str, m: dict, key: str, example: Any) -> int:
-    b = parse_size(v)
-    if b is None or b <= 0:
+    """A buffer size in bytes, a whole number in SIZE_RANGE."""
+    b = _size_bytes(v)
+    if b is None:
         extra = ""
-        if isinstance(v, str) and (mt := _SIZE_RE.match(v)) and mt.group(2) not in ("", *SIZE_UNITS):
-            extra = f" (unknown unit '{mt.group(2)}'; units are bytes: {', '.join(SIZE_UNITS)})"
-        elif b is None and isinstance(v, (str, float)) and _SIZE_RE.match(str(v)):
-            extra = " (not a whole number of bytes)"
-        ctx.fail(field, f"must be a positive size, got {_show(v)}{extra}",
+        if isinstance(v, str) and (mt := _SIZE_RE.match(v)) and mt.group(3) not in ("", *SIZE_UNITS):
+            extra = f" (unknown unit '{mt.group(3)}'; units are bytes: {', '.join(SIZE_UNITS)})"
+        elif isinstance(v, float):
+            extra = " (not a finite number)"
+        ctx.fail(field, f"must be a size in bytes, got {_show(v)}{extra}",
                  f"write {_SIZE_HELP}, e.g. `{key}: {example}`", m, key)
-    return b
+    if b <= 0:
+        ctx.fail(field, f"must be a positive size, got {_show(v)} (the allowed range is "
+                 f"{SIZE_RANGE.text()})", f"write {_SIZE_HELP}, e.g. `{key}: {example}`", m, key)
+    if b not in SIZE_RANGE:
+        shown = _show(v) + ("" if isinstance(v, int) or not 10**-100 < abs(b) < 10**100 else f" = {_num(b)} bytes")
+        _fail_range(ctx, field, b, SIZE_RANGE, m, key, example, shown)
+    if b.denominator != 1:
+        ctx.fail(field, f"is {_show(v)} = {_num(b)} bytes, not a whole number of bytes",
+                 f"write {_SIZE_HELP}, e.g. `{key}: {example}`", m, key)
+    return int(b)
 
 
 def _bits(ctx: _Ctx, v: Any, field: str, m: dict, key: str, example: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 32:
-        ctx.fail(field, f"must be an integer bit width from 1 to 32, got {_show(v)}",
+    if isinstance(v, bool) or not isinstance(v, int):
+        ctx.fail(field, f"must be an integer bit width {_WIDTH.text()}, got {_show(v)}",
                  f"e.g. `{key}: {example}`", m, key)
+    if v not in _WIDTH:
+        _fail_range(ctx, field, v, _WIDTH, m, key, example)
     return v
 
 
 def _positive(ctx: _Ctx, v: Any, field: str, m: dict, key: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-        ctx.fail(field, f"must be a positive number, got {_show(v)}",
-                 f"write a plain number such as `{key}: 0.81` (units are in the field name)", m, key)
+    """A number (units in the field name) in RANGES[key]."""
+    rng = RANGES.get(key, _Range(0, 1e12, "", "a positive number", open_lo=True))
+    example = {"clock_mhz": 1000, "frequency_mhz": 500, "dram_gb_s": 12.8, "d2d_gb_s": 25}.get(key, 0.81)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and math.isnan(v)):
+        ctx.fail(field, f"must be a number {rng.text()}, got {_show(v)}",
+                 f"write a plain number such as `{key}: {example}` (units are in the field name)", m, key)
+    if v not in rng:
+        _fail_range(ctx, field, v, rng, m, key, example)
     return float(v)
 
 
@@ -524,6 +688,11 @@ def _check_capacities(ctx: _Ctx, hw: Hardware, data: dict) -> None:
             ctx.fail(field, f"gets a non-positive SRAM energy ({e:.4g} pJ/bit) from the technology's "
                      "linear SRAM line", "make tech.sram_pj_per_bit_at_32kb at least "
                      "tech.sram_pj_per_bit_at_1kb, or change the buffer size", line=_line(data, field))
+        if e > MAX_PJ_PER_BIT:
+            ctx.fail(field, f"of {getattr(hw, buf)} bytes gets {e:.6g} pJ/bit from the technology's "
+                     f"linear SRAM line, beyond the allowed {MAX_PJ_PER_BIT} pJ/bit ({_ENERGY.why}; "
+                     "the line is fitted between 1 KB and 32 KB)", "make the buffer smaller, or lower "
+                     "tech.sram_pj_per_bit_at_1kb and tech.sram_pj_per_bit_at_32kb", line=_line(data, field))
 
 
 def hardware_to_dict(hw: Hardware, sources: bool = False) -> dict:
@@ -550,7 +719,8 @@ def hardware_to_dict(hw: Hardware, sources: bool = False) -> dict:
 
 # --------------------------------------------------------------------------- lookup
 def bundled_names() -> list[str]:
-    """Names of the YAML files shipped in the repo's hardware/ directory."""
+    """Names of the bundled YAML files (`HARDWARE_DIR`: the repository's hardware/, installed
+    as package data `mapper/bundled_hardware/`)."""
     if not HARDWARE_DIR.is_dir():
         return []
     return sorted(p.stem for p in HARDWARE_DIR.glob("*.y*ml"))
@@ -585,6 +755,9 @@ def _locate(path: str | Path) -> Path:
 
 def find_hardware(spec: str | Path) -> Path:
     """A path to an existing file, or a bare bundled name like "nnbaton-case-study"."""
+    if not str(spec).strip():
+        raise HardwareError(f"the hardware is an empty name. Fix: pass a path to a YAML file, or one of the bundled "
+                            f"names ({', '.join(bundled_names()) or 'none'}).")
     p = Path(spec)
     if _is_file(p):
         return p

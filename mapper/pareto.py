@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-OBJECTIVES = ("energy", "latency", "edp")
 
 
 @dataclass(frozen=True)

@@ -247,26 +247,6 @@ def codesign_table(title: str, rows: list[dict], objective: str) -> Table:
     return t
 
 
-def expand(unique: list[tuple[Layer, list[str]]], per_shape: list[dict],
-           layers: list[Layer]) -> list[dict]:
-    """Per-shape results back to every layer of the model, in model order."""
-    by_name = {}
-    for (rep, names), row in zip(unique, per_shape):
-        for n in names:
-            by_name[n] = dict(row, name=n, shared_with=len(names))
-    return [by_name[L.name] for L in layers]
-
-
-def totals(rows: list[dict]) -> dict:
-    ok = [r for r in rows if r.get("feasible", True)]
-    return {
-        "total_energy_pj": float(sum(r["energy_pj"] for r in ok)),
-        "total_cycles": sum(r["cycles"] for r in ok),
-        "total_macs": sum(r["counts"]["macs"] for r in ok),
-        "infeasible_layers": len(rows) - len(ok),
-    }
-
-
 def zoo_table(summary: list[dict]) -> Table:
     """`mapper zoo`: one row per model x resolution x hardware."""
     t = Table(title="zoo: optimal mappings of every layer", caption="energy and cycles: sums over the layers")

@@ -18,7 +18,7 @@ orders at both levels: 'channel' priority (channel loop innermost) or 'plane'.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from math import ceil
+from math import ceil, gcd, isqrt
 
 from mapper.hwspec import Hardware
 from mapper.layer import Layer
@@ -197,8 +197,98 @@ def split(size: int, parts: int) -> list[int]:
     return [base + 1] * extra + [base] * (n - extra)
 
 
+def _is_prime(n: int) -> bool:
+    """Miller-Rabin; deterministic for n < 3.3 * 10^24 (the first 13 prime bases)."""
+    if n < 2:
+        return False
+    small = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41)
+    for p in small:
+        if n % p == 0:
+            return n == p
+    d, s = n - 1, 0
+    while d % 2 == 0:
+        d, s = d // 2, s + 1
+    for a in small:
+        x = pow(a, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(s - 1):
+            x = x * x % n
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def _find_factor(n: int) -> int:
+    """A non-trivial factor of an odd composite n (Pollard's rho, Brent's cycle search;
+    deterministic: the constants c = 1, 2, ... are tried in order)."""
+    c = 0
+    while True:
+        c += 1
+        y, m, g, r, q = 2, 128, 1, 1, 1
+        x = ys = y
+        while g == 1:
+            x = y
+            for _ in range(r):
+                y = (y * y + c) % n
+            k = 0
+            while k < r and g == 1:
+                ys = y
+                for _ in range(min(m, r - k)):
+                    y = (y * y + c) % n
+                    q = q * abs(x - y) % n
+                g = gcd(q, n)
+                k += m
+            r *= 2
+        if g == n:  # the batch overshot: step back one at a time
+            g = 1
+            while g == 1:
+                ys = (ys * ys + c) % n
+                g = gcd(abs(x - ys), n)
+        if g != n:
+            return g
+
+
+def prime_factors(n: int) -> dict[int, int]:
+    """{prime: exponent} of a positive integer, by trial division up to 1000 and then
+    Pollard's rho: never a scan over the value (a chiplet count of 10^12 factors at once)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"prime_factors needs a positive integer, got {n!r}")
+    out: dict[int, int] = {}
+    for p in (2, *range(3, 1000, 2)):
+        if p * p > n:
+            break
+        while n % p == 0:
+            out[p] = out.get(p, 0) + 1
+            n //= p
+    stack = [n] if n > 1 else []
+    while stack:
+        m = stack.pop()
+        if _is_prime(m):
+            out[m] = out.get(m, 0) + 1
+            continue
+        r = isqrt(m)
+        if r * r == m:
+            stack += [r, r]
+            continue
+        f = _find_factor(m)
+        stack += [f, m // f]
+    return dict(sorted(out.items()))
+
+
+def divisors(n: int) -> list[int]:
+    """Every divisor of n, ascending, built from its prime factorisation."""
+    divs = [1]
+    for p, e in prime_factors(n).items():
+        divs = [d * p ** i for d in divs for i in range(e + 1)]
+    return sorted(divs)
+
+
 def factor_pairs(n: int) -> list[tuple[int, int]]:
-    return [(a, n // a) for a in range(1, n + 1) if n % a == 0]
+    """Every (a, n // a) with a dividing n, a ascending."""
+    return [(a, n // a) for a in divisors(n)]
 
 
 def package_splits(n_chiplets: int) -> list[tuple[int, int, int]]:
@@ -212,10 +302,6 @@ def package_splits(n_chiplets: int) -> list[tuple[int, int, int]]:
 def core_splits(n_cores: int) -> list[tuple[int, int, int]]:
     """C-, P- and H-type splits of N_C cores: every (k, h, w) with k*h*w = N_C."""
     return [(k, h, w) for k, rest in factor_pairs(n_cores) for h, w in factor_pairs(rest)]
-
-
-def divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
 
 
 def tile_choices(size: int, parts: int, template: bool) -> list[int]:

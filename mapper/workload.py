@@ -13,25 +13,26 @@ and field at fault and says how to fix it; the CLI prints it without a traceback
 """
 from __future__ import annotations
 
-import copy
+import contextlib
 import importlib.util
 import inspect
-import itertools
+import io
 import math
+import os
 import re
+import reprlib
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import torch
 import yaml
-from torch import nn
 
+from mapper.errors import MapperError
 from mapper.layer import KINDS, Layer
 
 
-class WorkloadError(Exception):
+class WorkloadError(MapperError):
     """A problem with a workload the user supplied; the message says what to fix."""
 
 
@@ -48,10 +49,26 @@ class Workload:
     layers: list[Layer]
     skipped: dict[str, int] = field(default_factory=dict)
     batch: int = 1  # images per inference asked for (`load_workload(batch=...)`)
+    # MACs of ops that carry MACs but are not layers (so not mapped); the totals leave
+    # them out and reports say so (MAC coverage). No importer finds such ops yet.
+    unmapped_macs: int = 0
 
     @property
     def total_macs(self) -> int:
         return sum(layer.macs for layer in self.layers)
+
+    @property
+    def model_macs(self) -> int:
+        """Every MAC of the model: its layers' and the unmapped ops'."""
+        return self.total_macs + self.unmapped_macs
+
+    def to_dict(self) -> dict:
+        """What `mapper layers --json` prints: every layer with its sizes, and the totals."""
+        return {"model": self.model, "resolution": self.resolution, "batch": self.batch,
+                "layers": [dict(L.to_dict(), weights=L.weights, inputs=L.inputs, outputs=L.outputs)
+                           for L in self.layers],
+                "total_macs": self.total_macs, "distinct_shapes": len(unique_layers(self.layers)),
+                "skipped_ops": dict(self.skipped)}
 
 
 # --------------------------------------------------------------------------------------
@@ -93,15 +110,20 @@ def _layer_from_fields(raw: dict[str, Any], where: str) -> Layer:
         if key not in raw:
             continue
         v = raw[key]
+        low, high = FIELD_RANGES[key]
         if isinstance(v, bool) or not isinstance(v, int):
             raise WorkloadError(
-                f"{where}: field {key!r} must be a whole number, got {v!r}. "
-                f"Write it as an integer, e.g. {key}={max(1, _int_hint(v))}.")
-        low = 0 if key == "padding" else 1
+                f"{where}: field {key!r} must be a whole number from {low} to {high}, got "
+                f"{_brief(v)}. Write it as a decimal integer, e.g. {key}={_int_hint(v, key)}.")
         if v < low:
             raise WorkloadError(
-                f"{where}: field {key!r} is {v}, but it must be at least {low}"
+                f"{where}: field {key!r} is {_brief(v)}, but it must be at least {low}"
                 + (" (zero-sized layers have no work; remove the layer instead)." if low else "."))
+        if v > high:
+            raise WorkloadError(
+                f"{where}: field {key!r} is {_brief(v)}, beyond the allowed range {low} to {high} "
+                f"({_RANGE_WHY[key]}). Use a value from {low} to {high}"
+                + (", or split the layer." if high == _EXTENT else "."))
         values[key] = v
     densities = {}
     for key in DENSITY_FIELDS:
@@ -111,7 +133,7 @@ def _layer_from_fields(raw: dict[str, Any], where: str) -> Layer:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
             raise WorkloadError(
                 f"{where}: field {key!r} must be the fraction of non-zero activations, a number "
-                f"in (0, 1], got {v!r}. E.g. {key}: 0.4 (60 % zeros), or leave it out (stored raw).")
+                f"in (0, 1], got {_brief(v)}. E.g. {key}: 0.4 (60 % zeros), or leave it out (stored raw).")
         densities[key] = float(v)
     lay = Layer(name=str(raw.get("name", "layer")), **values, **densities)
 
@@ -133,7 +155,7 @@ def _layer_from_fields(raw: dict[str, Any], where: str) -> Layer:
         kind = auto
     elif kind not in KINDS:
         raise WorkloadError(
-            f"{where}: field 'kind' is {kind!r}; valid kinds are {', '.join(KINDS)} "
+            f"{where}: field 'kind' is {_brief(kind)}; valid kinds are {', '.join(KINDS)} "
             f"(or leave it out: it is inferred from groups, C and K).")
     elif kind == "fc" and (lay.W, lay.R, lay.S, lay.groups) != (1, 1, 1, 1):
         raise WorkloadError(
@@ -148,11 +170,52 @@ def _layer_from_fields(raw: dict[str, Any], where: str) -> Layer:
     return _check_size(replace(lay, kind=kind), where)
 
 
-def _int_hint(v: Any) -> int:
-    try:
-        return int(float(v))
-    except (TypeError, ValueError):
-        return 1
+def _int_hint(v: Any, key: str | None = None) -> int:
+    """A decimal whole number close to what `v` seems to mean ("0x40" -> 64, "1e3" -> 1000,
+    5.5 -> 5), within the field's allowed range, for the "e.g." of a message."""
+    low, high = FIELD_RANGES.get(key, (1, 1 << 20)) if key else (1, 1 << 20)
+    guess = None
+    if isinstance(v, str) and len(v) <= 60:
+        t = v.strip().replace("_", "")
+        if re.fullmatch(r"[+-]?0([xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)", t):
+            guess = int(t, 0)
+    if guess is None and isinstance(v, (int, float, str)) and not isinstance(v, bool):
+        try:
+            f = float(v) if not isinstance(v, str) or len(v) <= 60 else math.nan
+        except (ValueError, OverflowError):
+            f = math.nan
+        guess = int(f) if math.isfinite(f) else None
+    return min(high, max(low, 1, guess if guess is not None else 1))
+
+
+# Allowed range of every integer field, inclusive, and why. Outside it a value is a typo
+# or a unit slip, and the full mapping space enumerates every tile size of an extent.
+_EXTENT = 1 << 20
+FIELD_RANGES: dict[str, tuple[int, int]] = {
+    **dict.fromkeys(("K", "C", "H", "W", "N", "groups"), (1, _EXTENT)),
+    **dict.fromkeys(("R", "S", "stride", "dilation"), (1, 1024)),
+    "padding": (0, _EXTENT),
+}
+_RANGE_WHY = {
+    **dict.fromkeys(("K", "C", "H", "W", "N", "groups"),
+                    "2^20 is above the channels, rows, columns or batch of any real layer; "
+                    "the largest vocabularies have 256k outputs"),
+    **dict.fromkeys(("R", "S", "stride", "dilation"),
+                    "kernels, strides and dilations above 1024 do not occur in DNNs"),
+    "padding": "2^20, the largest extent",
+}
+
+_BRIEF = reprlib.Repr()
+_BRIEF.maxstring = _BRIEF.maxother = 60
+_BRIEF.maxlist = _BRIEF.maxdict = 4
+_BRIEF.maxlevel = 2
+
+
+def _brief(v: Any) -> str:
+    """repr(v) for a message, short whatever v is (a huge number, a deep nest, long text)."""
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 10**18:
+        return f"{'-' if v < 0 else ''}about 10^{math.log10(abs(v)):.0f}"
+    return _BRIEF.repr(v)
 
 
 def expand_groups(layer: Layer) -> list[Layer]:
@@ -174,7 +237,8 @@ def expand_groups(layer: Layer) -> list[Layer]:
 # --------------------------------------------------------------------------------------
 
 _CANONICAL = {k.lower(): k for k in FIELDS}
-_INT_RE = re.compile(r"[+-]?\d+")
+_INT_RE = re.compile(r"[+-]?[0-9]+")  # ASCII decimal digits only
+_RADIX_RE = re.compile(r"[+-]?0[xXoObB][0-9a-fA-F_]*")
 
 
 def parse_layer_spec(text: str, name: str = "layer") -> Layer:
@@ -184,7 +248,10 @@ def parse_layer_spec(text: str, name: str = "layer") -> Layer:
     case-insensitive. A grouped conv is returned as one Layer: use `expand_groups`
     before mapping it.
     """
-    where = f"layer spec {text!r}"
+    if not isinstance(text, str):
+        raise WorkloadError(f"layer spec {_brief(text)}: must be text such as "
+                            f"\"K=64 C=64 H=56 W=56 R=3 S=3\", got a {type(text).__name__}.")
+    where = f"layer spec {_brief(text)}"
     body = re.sub(r"\s*=\s*", "=", text.strip())
     tokens = [t for t in re.split(r"[,\s]+", body) if t]
     if not tokens:
@@ -207,11 +274,19 @@ def parse_layer_spec(text: str, name: str = "layer") -> Layer:
             raise WorkloadError(f"{where}: key {canon!r} is given twice; keep one.")
         seen.add(canon)
         if canon in INT_FIELDS:
+            low, high = FIELD_RANGES[canon]
             if not _INT_RE.fullmatch(val):
+                radix = " in decimal digits (hex, octal and binary are not read)" if _RADIX_RE.fullmatch(val) else ""
                 raise WorkloadError(
-                    f"{where}: {canon}={val!r} is not a whole number. "
-                    f"Write it as an integer, e.g. {canon}={max(1, _int_hint(val))}.")
-            raw[canon] = int(val)
+                    f"{where}: {canon}={_brief(val)} is not a whole number{radix}. {canon} must be "
+                    f"a decimal whole number from {low} to {high}, e.g. {canon}={_int_hint(val, canon)}.")
+            digits = val.lstrip("+-").lstrip("0") or "0"
+            if len(digits) > 30:  # far out of range; int() of thousands of digits is refused
+                raise WorkloadError(
+                    f"{where}: field {canon!r} is {_brief(val)}, "
+                    f"{'below' if val.startswith('-') else 'beyond'} the allowed range {low} to {high} "
+                    f"({_RANGE_WHY[canon]}). Use a value from {low} to {high}.")
+            raw[canon] = int(("-" if val.startswith("-") else "") + digits)
         elif canon in DENSITY_FIELDS:
             try:
                 raw[canon] = float(val)
@@ -237,22 +312,43 @@ def load_layers_yaml(path: str | Path) -> Workload:
     """
     path = Path(path)
     try:
-        text = path.read_text()
-    except OSError as e:
-        raise WorkloadError(f"{path}: cannot read the layer file ({e.strerror}). "
+        data = path.read_bytes()
+    except (OSError, ValueError) as e:  # ValueError: a NUL byte in the path
+        raise WorkloadError(f"{path}: cannot read the layer file ({getattr(e, 'strerror', None) or e}). "
                             f"Check the path.") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise WorkloadError(f"{path}: the layer file is not UTF-8 text ({e.reason} at byte {e.start}). "
+                            f"Save it as UTF-8 text.") from None
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise WorkloadError(f"{path}: not valid YAML ({' '.join(str(e).split())}). "
+        tag = re.search(r"constructor for the tag '([^']*)'", str(e))
+        if tag:
+            name = tag.group(1).replace("tag:yaml.org,2002:", "!!")
+            mark = getattr(e, "problem_mark", None)
+            at = f" at line {mark.line + 1}" if mark is not None else ""
+            what = ("the Python-object tag", "which is not allowed: layer files are read with YAML's "
+                    "safe loader (plain numbers, text, lists and mappings only)") \
+                if name.startswith("!!python/") else ("the tag", "which the safe YAML loader does not know")
+            raise WorkloadError(f"{path}: uses {what[0]} {name!r}{at}, {what[1]}. Remove the tag and "
+                                f"write the plain value.") from None
+        raise WorkloadError(f"{path}: not valid YAML ({_brief(' '.join(str(e).split()))[1:-1]}). "
                             f"Fix the syntax at the position shown.") from None
+    except RecursionError:
+        raise WorkloadError(f"{path}: the YAML is nested too deeply to be a layer list. "
+                            f"Write a flat `layers:` list.") from None
+    except ValueError as e:  # an integer of more digits than Python converts (4300)
+        raise WorkloadError(f"{path}: has a number too long to read ({str(e).split(':')[0]}). "
+                            f"Every field has an allowed range, e.g. K from 1 to {_EXTENT}.") from None
     example = "layers:\n  - {name: conv1, K: 64, C: 3, H: 112, W: 112, R: 7, S: 7, stride: 2, padding: 3}"
     if not isinstance(doc, dict) or "layers" not in doc:
         raise WorkloadError(f"{path}: missing the top-level 'layers' list. "
                             f"The file should look like:\n{example}")
     unknown = [k for k in doc if k not in _TOP_KEYS]
     if unknown:
-        raise WorkloadError(f"{path}: unknown top-level key {unknown[0]!r}. "
+        raise WorkloadError(f"{path}: unknown top-level key {_brief(unknown[0])}. "
                             f"Valid keys: {', '.join(_TOP_KEYS)}.")
     items = doc["layers"]
     if not isinstance(items, list) or not items:
@@ -261,13 +357,17 @@ def load_layers_yaml(path: str | Path) -> Workload:
     names: set[str] = set()
     for i, item in enumerate(items):
         if not isinstance(item, dict):
-            raise WorkloadError(f"{path}: layers[{i}] is {item!r}, not a mapping of fields. "
+            raise WorkloadError(f"{path}: layers[{i}] is {_brief(item)}, not a mapping of fields. "
                                 f"Write it as {{name: conv{i}, K: 64, C: 64, H: 56, W: 56}}.")
-        name = str(item.get("name", f"layer{i}"))
-        where = f"{path}: layers[{i}] ({name!r})"
+        name = item.get("name", f"layer{i}")
+        if isinstance(name, bool) or not isinstance(name, (str, int, float)):
+            raise WorkloadError(f"{path}: layers[{i}]: field 'name' must be text, got {_brief(name)}. "
+                                f"Write e.g. name: conv{i}.")
+        name = str(name)
+        where = f"{path}: layers[{i}] ({_brief(name)})"
         for key in item:
             if key not in FIELDS:
-                raise WorkloadError(f"{where}: unknown field {key!r}. "
+                raise WorkloadError(f"{where}: unknown field {_brief(key)}. "
                                     f"Valid fields: {', '.join(FIELDS)}.")
         if name in names:
             raise WorkloadError(f"{where}: the name {name!r} is used twice; layer names "
@@ -275,6 +375,8 @@ def load_layers_yaml(path: str | Path) -> Workload:
         names.add(name)
         layers += expand_groups(_layer_from_fields({**item, "name": name}, where))
     model = doc.get("model") or path.stem
+    if isinstance(model, bool) or not isinstance(model, (str, int, float)):
+        raise WorkloadError(f"{path}: 'model' must be text, got {_brief(model)}. Write e.g. model: my-net.")
     return Workload(model=str(model), resolution=None, layers=layers, skipped={})
 
 
@@ -282,174 +384,74 @@ def load_layers_yaml(path: str | Path) -> Workload:
 # PyTorch modules
 # --------------------------------------------------------------------------------------
 
-def _meta_copy(module: nn.Module) -> nn.Module:
-    """A deep copy whose parameters and buffers are meta tensors (no weight copying).
-
-    Pre-seeding deepcopy's memo with meta stand-ins keeps the original untouched and
-    costs nothing even for VGG-16's 138M weights; tied weights stay tied.
-    """
-    memo: dict[int, Any] = {}
-    for t in itertools.chain(module.parameters(), module.buffers()):
-        if id(t) not in memo:
-            m = torch.empty_like(t, device="meta")
-            memo[id(t)] = nn.Parameter(m, requires_grad=t.requires_grad) if isinstance(t, nn.Parameter) else m
-    return copy.deepcopy(module, memo)
-
-
-class _ShapeRecorder(torch.fx.Interpreter):
-    """Runs the graph and keeps each node's output shape (quietly, unlike ShapeProp)."""
-
-    def __init__(self, gm: torch.fx.GraphModule) -> None:
-        super().__init__(gm)
-        self.shapes: dict[torch.fx.Node, tuple[int, ...]] = {}
-        self.current: torch.fx.Node | None = None  # the node being run, for error messages
-
-    def run_node(self, n: torch.fx.Node) -> Any:
-        self.current = n
-        result = super().run_node(n)
-        if isinstance(result, torch.Tensor):
-            self.shapes[n] = tuple(result.shape)
-        return result
-
-
-Traced = tuple[torch.fx.GraphModule, dict[torch.fx.Node, tuple[int, ...]]]
-
-
-def _traced(module: nn.Module, input_shape: tuple[int, ...], model_name: str) -> Traced:
-    """Trace and record output shapes: on meta tensors first, on a zero CPU tensor if that fails."""
-
-    where = ""  # the op that failed, for the message
-
-    def run(mod: nn.Module, x: torch.Tensor) -> Traced:
-        nonlocal where
-        gm = torch.fx.symbolic_trace(mod.eval())
-        rec = _ShapeRecorder(gm)
-        try:
-            with torch.no_grad():
-                rec.run(x)
-        finally:
-            n = rec.current
-            where = f" at {n.target if n.op == 'call_module' else n.name}" if n is not None else ""
-        return gm, rec.shapes
-
-    try:
-        return run(_meta_copy(module), torch.empty(input_shape, device="meta"))
-    except Exception:  # noqa: BLE001 - any failure: retry the slow, real way below
-        pass
-    try:
-        cpu = copy.deepcopy(module)
-        if any(t.is_meta for t in itertools.chain(cpu.parameters(), cpu.buffers())):
-            cpu = cpu.to_empty(device="cpu")
-        return run(cpu, torch.zeros(input_shape))
-    except torch.fx.proxy.TraceError as e:
-        raise WorkloadError(
-            f"model {model_name!r}: torch.fx cannot trace its forward ({e}). Make forward "
-            f"free of data-dependent Python control flow, or describe the layers in a YAML "
-            f"layer list instead.") from None
-    except Exception as e:  # noqa: BLE001
-        msg = " ".join(str(e).split("While executing")[0].split())[:300]
-        raise WorkloadError(
-            f"model {model_name!r}: running it on an input of shape {tuple(input_shape)} "
-            f"failed{where} ({type(e).__name__}: {msg}). If the resolution is too small for the "
-            f"network's down-sampling, use a larger resolution; otherwise check that the "
-            f"model accepts a (N, 3, H, W) image batch, or describe the layers in a YAML "
-            f"layer list.") from None
-
-
-def _symmetric(value: Any, what: str, name: str) -> int:
-    """(a, a) -> a; anything else names the layer and refuses."""
-    vals = tuple(value) if isinstance(value, (tuple, list)) else (value,)
-    if len(set(vals)) != 1:
-        raise WorkloadError(
-            f"layer {name!r}: asymmetric {what} {tuple(vals)} is not supported; the cost "
-            f"model has one {what} for both axes. Use the same {what} on H and W, or "
-            f"describe an equivalent layer in a YAML layer list.")
-    return int(vals[0])
-
-
-def _conv_layers(name: str, conv: nn.Conv2d, out_shape: tuple[int, ...]) -> list[Layer]:
-    stride = _symmetric(conv.stride, "stride", name)
-    dilation = _symmetric(conv.dilation, "dilation", name)
-    padding = conv.padding
-    if isinstance(padding, str):  # "valid" or "same" (torch allows "same" only at stride 1)
-        totals = [0 if padding == "valid" else d * (k - 1) for d, k in zip(conv.dilation, conv.kernel_size)]
-        if any(t % 2 for t in totals):
-            raise WorkloadError(
-                f"layer {name!r}: padding='same' with an even kernel {tuple(conv.kernel_size)} "
-                f"pads one side more than the other (asymmetric padding is not supported). "
-                f"Use an odd kernel or explicit symmetric padding.")
-        padding = tuple(t // 2 for t in totals)
-    padding = _symmetric(padding, "padding", name)
-    n = out_shape[0] if len(out_shape) == 4 else 1
-    layer = Layer(name=name, K=conv.out_channels, C=conv.in_channels, H=out_shape[-2],
-                  W=out_shape[-1], R=conv.kernel_size[0], S=conv.kernel_size[1], stride=stride,
-                  padding=padding, dilation=dilation, groups=conv.groups, N=n)
-    if layer.depthwise:
-        layer = replace(layer, kind="depthwise")
-    return expand_groups(layer)
-
-
-def extract(module: nn.Module, input_shape: tuple[int, ...], model_name: str = "model",
+def extract(module: Any, input_shape: tuple[int, ...], model_name: str = "model",
             resolution: int | None = None) -> Workload:
-    """The conv and FC layers of `module` run on an input of `input_shape`, in order.
+    """The conv and FC layers of the torch `module` run on an input of `input_shape`, in order.
 
-    nn.Conv2d -> a conv/depthwise Layer named by its module path ("layer1.0.conv1");
-    grouped convs that are neither dense nor depthwise become `groups` dense layers
-    "<name>.g0", "<name>.g1", ...; nn.Linear -> an fc Layer (1x1 conv on a 1x1 plane,
-    N = all leading dims of its input). A module called twice yields "<name>@2", ...
-    Every other op is counted in `skipped` by type name. The module is not modified.
+    See `mapper.importers.torch_fx.extract`, imported here on first use so that importing
+    this module does not load torch.
     """
-    gm, shapes = _traced(module, tuple(input_shape), model_name)
-    mods = dict(gm.named_modules())
-    layers: list[Layer] = []
-    skipped: dict[str, int] = {}
-    calls: dict[str, int] = {}
-    for node in gm.graph.nodes:
-        if node.op in ("placeholder", "output", "get_attr"):
-            continue
-        mod = mods.get(node.target) if node.op == "call_module" else None
-        if not isinstance(mod, (nn.Conv2d, nn.Linear)):
-            if node.op == "call_module":
-                kind = type(mod).__name__
-            elif node.op == "call_function":
-                kind = getattr(node.target, "__name__", str(node.target))
-            else:
-                kind = str(node.target)
-            skipped[kind] = skipped.get(kind, 0) + 1
-            continue
-        calls[node.target] = calls.get(node.target, 0) + 1
-        name = node.target if calls[node.target] == 1 else f"{node.target}@{calls[node.target]}"
-        shape = shapes[node]
-        if isinstance(mod, nn.Conv2d):
-            new = _conv_layers(name, mod, shape)
-        else:
-            # the rows (batch x tokens) go on the plane, where the weights are reused
-            new = [Layer(name=name, K=mod.out_features, C=mod.in_features,
-                         H=math.prod(shape[:-1]), W=1, N=1, kind="fc")]
-        for lay in new:
-            _check_size(lay, f"model {model_name!r}, layer {lay.name!r}")
-            zero = [f for f in ("N", "K", "C", "H", "W", "R", "S") if getattr(lay, f) == 0]
-            if zero:
-                raise WorkloadError(
-                    f"model {model_name!r}, layer {lay.name!r}: dimension {zero[0]} is 0, so "
-                    f"the layer has no work. Check the input shape {tuple(input_shape)} and "
-                    f"the layer's channel counts.")
-        layers += new
-    if not layers:
-        raise WorkloadError(
-            f"model {model_name!r}: no nn.Conv2d or nn.Linear layer found (skipped ops: "
-            f"{dict(skipped) or 'none'}). Only these module types are mapped; functional "
-            f"calls such as F.conv2d are not. Use nn.Conv2d/nn.Linear modules or a YAML layer list.")
-    return Workload(model=model_name, resolution=resolution, layers=layers, skipped=skipped)
+    from mapper.importers.torch_fx import extract as _extract
+
+    return _extract(module, input_shape, model_name, resolution)
 
 
 # --------------------------------------------------------------------------------------
 # The one entry point for the CLI
 # --------------------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def _no_stdin():
+    """Standard input is empty while a user's model file runs: `input()` then raises
+    EOFError and a read returns nothing, instead of waiting for a terminal. Both
+    sys.stdin and file descriptor 0 are swapped (for code that reads fd 0 directly)."""
+    saved_stdin, saved_fd = sys.stdin, None
+    try:
+        saved_fd = os.dup(0)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+    except OSError:  # no fd 0 to swap (a closed stdin): nothing can block on it either
+        saved_fd = None
+    sys.stdin = io.StringIO("")
+    try:
+        yield
+    finally:
+        sys.stdin = saved_stdin
+        if saved_fd is not None:
+            os.dup2(saved_fd, 0)
+            os.close(saved_fd)
+
+
+def _user_failure(spec: str, doing: str, e: BaseException, fix: str) -> WorkloadError:
+    """The message for a model file that raised, exited or read stdin while `doing`."""
+    if isinstance(e, SystemExit):
+        return WorkloadError(
+            f"workload {spec!r}: {doing} called sys.exit({_brief(e.code)}) (or exit()/quit()), "
+            f"which a model file must not do when the mapper imports it. Fix: put script code "
+            f"under `if __name__ == \"__main__\":`.")
+    if isinstance(e, EOFError):
+        return WorkloadError(
+            f"workload {spec!r}: {doing} read from standard input (input() or sys.stdin), which "
+            f"is empty while the mapper runs a model file. Fix: build the model without asking "
+            f"for input (take settings as arguments with defaults).")
+    return WorkloadError(f"workload {spec!r}: {doing} failed ({type(e).__name__}: "
+                         f"{_brief(str(e))[1:-1]}). {fix}")
+
+
 def _load_python(file: Path, attr: str, resolution: int, spec: str) -> Workload:
-    """Import `file`, take `attr` (class, factory or module instance) and extract it."""
-    if not file.is_file():
+    """Import `file`, take `attr` (class, factory or module instance) and extract it.
+
+    The user's code runs with an empty standard input (`_no_stdin`); anything it raises
+    or does to end the process (sys.exit) becomes a WorkloadError, except Ctrl-C."""
+    from mapper.importers import load_torch  # here, not at the top: `import mapper` must not load torch
+    nn = load_torch().nn
+
+    try:
+        is_file = file.is_file()
+    except (OSError, ValueError):
+        is_file = False
+    if not is_file:
         raise WorkloadError(f"workload {spec!r}: file {str(file)!r} does not exist. Check the path.")
     mod_name = f"_workload_{abs(hash(str(file.resolve())))}"
     try:
@@ -457,10 +459,14 @@ def _load_python(file: Path, attr: str, resolution: int, spec: str) -> Workload:
         assert loader_spec is not None and loader_spec.loader is not None
         pymod = importlib.util.module_from_spec(loader_spec)
         sys.modules[mod_name] = pymod  # dataclasses and pickling look modules up here
-        loader_spec.loader.exec_module(pymod)
-    except Exception as e:  # noqa: BLE001
-        raise WorkloadError(f"workload {spec!r}: importing {str(file)!r} failed "
-                            f"({type(e).__name__}: {e}). Fix the file so it imports.") from None
+        with _no_stdin():
+            loader_spec.loader.exec_module(pymod)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # noqa: BLE001 -- SystemExit too: the user's file must not end us
+        sys.modules.pop(mod_name, None)
+        raise _user_failure(spec, f"importing {str(file)!r}", e,
+                            "Fix the file so it imports.") from None
     if not hasattr(pymod, attr):
         found = [k for k, v in vars(pymod).items() if not k.startswith("_") and
                  ((inspect.isclass(v) and issubclass(v, nn.Module) and v.__module__ == mod_name)
@@ -474,23 +480,37 @@ def _load_python(file: Path, attr: str, resolution: int, spec: str) -> Workload:
         except (TypeError, ValueError):
             takes_res = False
         try:
-            obj = obj(resolution=resolution) if takes_res else obj()
-        except Exception as e:  # noqa: BLE001
-            raise WorkloadError(f"workload {spec!r}: calling {attr}() failed ({type(e).__name__}: "
-                                f"{e}). It must build the model with no arguments (or only "
-                                f"resolution=...).") from None
+            with _no_stdin():
+                obj = obj(resolution=resolution) if takes_res else obj()
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:  # noqa: BLE001
+            raise _user_failure(spec, f"calling {attr}()", e, "It must build the model with no "
+                                "arguments (or only resolution=...).") from None
     if not isinstance(obj, nn.Module):
         raise WorkloadError(f"workload {spec!r}: {attr} gave a {type(obj).__name__}, not a "
                             f"torch.nn.Module. Point at an nn.Module class or a function returning one.")
-    return extract(obj, (1, 3, resolution, resolution), f"{file.stem}:{attr}", resolution)
+    try:
+        with _no_stdin():  # tracing runs the model's forward()
+            return extract(obj, (1, 3, resolution, resolution), f"{file.stem}:{attr}", resolution)
+    except (SystemExit, EOFError) as e:
+        raise _user_failure(spec, f"tracing {attr}'s forward()", e, "") from None
+
+
+def _forms() -> str:
+    """The accepted kinds of workload, for messages (imports the zoo, hence torch)."""
+    from mapper.importers import load_torch
+    load_torch()  # before the zoo imports it
+    from mapper import models
+
+    return (f"a zoo model ({', '.join(models.MODELS)}), a YAML layer list (layers.yaml), "
+            f"or a Python file and the name of a model class or factory in it (net.py:MyNet)")
 
 
 def load_workload(spec: str, resolution: int = 224, batch: int = 1) -> Workload:
     """A zoo model name, a .yaml/.yml layer list, or ``path/to/file.py:FactoryOrClass``.
     `batch` images per inference: every conv layer's N is multiplied by it, an FC
-    layer's rows (on H) too."""
-    import models  # the zoo; imported here so mapper does not need it for YAML files
-
+    layer's rows (on H) too. Only zoo models and Python files import torch."""
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
         raise WorkloadError(f"resolution must be a positive whole number of pixels, got {resolution!r}.")
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
@@ -498,22 +518,24 @@ def load_workload(spec: str, resolution: int = 224, batch: int = 1) -> Workload:
     if batch > 1:
         wl = load_workload(spec, resolution)
         return replace(wl, layers=[batched(lay, batch) for lay in wl.layers], batch=batch)
-    forms = (f"a zoo model ({', '.join(models.MODELS)}), a YAML layer list (layers.yaml), "
-             f"or a Python file and the name of a model class or factory in it (net.py:MyNet)")
-    if spec in models.MODELS:
-        with torch.device("meta"):  # build without allocating weights
-            module, shape = models.build(spec, resolution)
-        return extract(module, shape, spec, shape[-1])  # a fixed-input model keeps its own size
-    if spec.lower().endswith((".yaml", ".yml")):
+    if spec.lower().endswith((".yaml", ".yml")):  # never a zoo name: no torch needed
         if not Path(spec).is_file():
             raise WorkloadError(f"workload {spec!r}: file not found. Check the path; accepted "
-                                f"workloads are {forms}.")
+                                f"workloads are {_forms()}.")
         return load_layers_yaml(spec)
+    from mapper.importers import load_torch
+    load_torch()  # before the zoo imports it
+    from mapper import models  # the zoo (imports torch); here so YAML layer lists do without
+
+    if spec in models.MODELS:
+        from mapper.importers.torch_fx import zoo_workload
+
+        return zoo_workload(spec, resolution)
     file, sep, attr = spec.rpartition(":")
     if sep and file.endswith(".py") and attr:
         return _load_python(Path(file), attr, resolution, spec)
     hint = (" (a .py file needs ':ClassOrFactory' after it)" if spec.endswith(".py") else "")
-    raise WorkloadError(f"unknown workload {spec!r}{hint}. Give {forms}.")
+    raise WorkloadError(f"unknown workload {spec!r}{hint}. Give {_forms()}.")
 
 
 def batched(lay: Layer, batch: int) -> Layer:

@@ -15,7 +15,8 @@ from pathlib import Path
 import yaml
 
 from mapper import COST_MODEL_VERSION, __version__
-from mapper.report import GROUPS, expand, markdown_report, shape_text, totals
+from mapper.report import GROUPS, markdown_report, shape_text
+from mapper.results import expand_rows, totals
 from mapper.solvers.cpsat import SolveResult
 from mapper.batch import Entry
 
@@ -27,7 +28,7 @@ def stem(e: Entry) -> str:
 def entry_rows(e: Entry, results: dict[str, SolveResult]) -> tuple[list[dict], dict]:
     """Every layer's row (shared shapes expanded back to each layer) and the totals."""
     per_shape = [results[k].to_dict() for k in e.keys]
-    rows = expand(e.unique, per_shape, e.workload.layers)
+    rows = expand_rows(e.unique, per_shape, e.workload.layers)
     statuses = sorted({r["status"] for r in rows})
     total = totals(rows) | {"layers": len(rows), "distinct_shapes": len(e.unique), "statuses": statuses,
                             "solve_s": round(sum(r["solve_time_s"] for r in per_shape), 3)}

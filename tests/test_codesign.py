@@ -1,16 +1,19 @@
 """Co-design: the branch and bound over buffer sizes equals brute force over every
-design (and every mapping, by full enumeration) on small budgets."""
+design (and every mapping, by full enumeration) on small budgets.
+
+The brute-force oracles are computed once per module (`functools.cache`): several tests
+compare against the same grid, and a design's hardware is a frozen, hashable value."""
+import functools
 import itertools
 import random
 
 import numpy as np
 import pytest
 
-from mapper import codesign as CD
+from mapper import design_search as CD
 from mapper.hardware import load_design_space
 from mapper.layer import Layer
 from mapper.pareto import Limits
-from mapper.solvers.cpsat import solve_layer
 from mapper.solvers.enumerate import enumerate_layer
 from tests.test_cost import TECH
 
@@ -66,21 +69,44 @@ def test_priced_hardware_charges_the_smaller_sizes():
     assert e["dram"] == e_small["dram"] and e["o_l1"] == e_small["o_l1"]
 
 
+@functools.cache
+def enumerated(layer, hw):
+    """Full enumeration of one layer on one design, with its energy-latency front (each
+    pair enumerated once per module; every oracle below reads it)."""
+    return enumerate_layer(layer, hw, "full", front=True)
+
+
+@functools.cache
 def exhaustive_energy(hw):
     """Every mapping of every layer (full enumeration): the model's least energy."""
     total = 0
     for layer in LAYERS:
-        best = enumerate_layer(layer, hw, "full").best
+        best = enumerated(layer, hw).best
         if best is None:
             return None
         total += best.energy_fj
     return total
 
 
+@functools.cache
+def brute(layers: tuple, compute_items: tuple, area, evaluate_design):
+    """`CD.brute_force` over every design, once per module for each oracle."""
+    return CD.brute_force(list(layers), 64, dict(compute_items), STEPS, TECH, area, evaluate_design)
+
+
+def frozen(compute: dict) -> tuple:
+    return tuple((k, tuple(v)) for k, v in compute.items())
+
+
+@functools.cache
+def energy_codesign(area, workers: int = 2):
+    return CD.codesign(LAYERS, 64, COMPUTE, STEPS, TECH, area_mm2=area, objective="energy", workers=workers)
+
+
 @pytest.mark.parametrize("area", [None, 0.087], ids=["no-area-limit", "0.087mm2"])
 def test_energy_codesign_equals_brute_force(area):
-    res = CD.codesign(LAYERS, 64, COMPUTE, STEPS, TECH, area_mm2=area, objective="energy", workers=2)
-    ref = CD.brute_force(LAYERS, 64, COMPUTE, STEPS, TECH, area, exhaustive_energy)
+    res = energy_codesign(area)
+    ref = brute(tuple(LAYERS), frozen(COMPUTE), area, exhaustive_energy)
     assert res.status == "OPTIMAL"
     assert {n: d.value for n, d in res.per_chiplet_count.items()} == {n: v for n, (v, _, _) in ref.items()}
     assert res.best.value == min(v for v, _, _ in ref.values()) == res.bound
@@ -94,23 +120,23 @@ def test_energy_codesign_equals_brute_force(area):
         assert set(res.per_chiplet_count) == {1}  # every two-chiplet design is above 0.41 mm2
 
 
-def solved_total(objective):
-    def value(hw):
-        energy = cycles = 0
-        for layer in LAYERS:
-            main = solve_layer(layer, hw, "full", workers=2,
-                               objective="latency" if objective == "latency" else "energy")
-            if main.best is None:
-                return None
-            energy, cycles = energy + main.best.energy_fj, cycles + main.best.cycles
-        return {"latency": cycles, "edp": energy * cycles}[objective]
-    return value
+@functools.cache
+def least_total_cycles(hw):
+    """The least cycles of the workload on one design: each layer's fewest cycles over
+    every mapping (the fastest point of its front, by full enumeration)."""
+    cycles = 0
+    for layer in LAYERS:
+        r = enumerated(layer, hw)
+        if r.best is None:
+            return None
+        cycles += int(min(r.front[1]))
+    return cycles
 
 
 def test_latency_codesign_equals_brute_force():
     compute = dict(COMPUTE, cores=[2])  # 1-2-4-8, 2-2-2-8, 2-2-4-4: 96 designs
     res = CD.codesign(LAYERS, 64, compute, STEPS, TECH, objective="latency", workers=2)
-    ref = CD.brute_force(LAYERS, 64, compute, STEPS, TECH, None, solved_total("latency"))
+    ref = brute(tuple(LAYERS), frozen(compute), None, least_total_cycles)
     assert {n: d.value for n, d in res.per_chiplet_count.items()} == {n: v for n, (v, _, _) in ref.items()}
     assert res.status == "OPTIMAL" and res.bound == res.best.value
 
@@ -118,29 +144,31 @@ def test_latency_codesign_equals_brute_force():
 # a third layer whose mappings trade energy for cycles, so limits and EDP choose differently
 TRADE = LAYERS + [Layer("a", K=5, C=3, H=5, W=3, R=3, S=3, padding=1)]
 TRADE_COMPUTE = {"chiplets": [1, 2], "cores": [2, 4], "lanes": [4], "vector": [4, 8]}  # 1-2-4-8, 1-4-4-4, 2-2-4-4
-_combos: dict = {}
 
 
+@functools.cache
 def every_total(hw) -> list[tuple[int, int]] | None:
     """(energy, cycles) of every combination of the layers' front mappings (full
     enumeration; the front is checked against every mapping in test_pareto). A
     mapping off a layer's front can only add energy or cycles, so the workload's
     optimum under any upper limits is among these combinations."""
-    if hw not in _combos:
-        fronts = []
-        for layer in TRADE:
-            r = enumerate_layer(layer, hw, "full", front=True)
-            fronts.append(list(zip(*(a.tolist() for a in r.front))))
-        _combos[hw] = None if not all(fronts) else [
-            (sum(p[0] for p in combo), sum(p[1] for p in combo)) for combo in itertools.product(*fronts)]
-    return _combos[hw]
+    fronts = []
+    for layer in TRADE:
+        r = enumerated(layer, hw)
+        fronts.append(list(zip(*(a.tolist() for a in r.front))))
+    return None if not all(fronts) else [
+        (sum(p[0] for p in combo), sum(p[1] for p in combo)) for combo in itertools.product(*fronts)]
 
 
+VALUE = {"energy": lambda p: p[0], "latency": lambda p: p[1], "edp": lambda p: p[0] * p[1]}
+
+
+@functools.cache
 def best_total(objective: str, limits: Limits):
-    value = {"energy": lambda p: p[0], "latency": lambda p: p[1], "edp": lambda p: p[0] * p[1]}[objective]
-
+    """The design's best value within the limits over every combination (one function
+    object per (objective, limits), so `brute` caches its grid)."""
     def best(hw):
-        ok = [value(p) for p in every_total(hw) or []
+        ok = [VALUE[objective](p) for p in every_total(hw) or []
               if (limits.cycles is None or p[1] <= limits.cycles)
               and (limits.energy_fj is None or p[0] <= limits.energy_fj)]
         return min(ok, default=None)
@@ -154,22 +182,30 @@ CASES = [("energy", Limits(cycles=450)), ("latency", Limits(energy_fj=196_000_00
 def test_limits_and_edp_equal_brute_force(objective, limits):
     """Exact at workload level (the workload's energy-latency front), over every design."""
     res = CD.codesign(TRADE, 64, TRADE_COMPUTE, STEPS, TECH, objective=objective, workers=2, limits=limits)
-    ref = CD.brute_force(TRADE, 64, TRADE_COMPUTE, STEPS, TECH, None, best_total(objective, limits))
-    free = CD.brute_force(TRADE, 64, TRADE_COMPUTE, STEPS, TECH, None, best_total(objective, Limits()))
+    ref = brute(tuple(TRADE), frozen(TRADE_COMPUTE), None, best_total(objective, limits))
+    free = brute(tuple(TRADE), frozen(TRADE_COMPUTE), None, best_total(objective, Limits()))
     assert {n: d.value for n, d in res.per_chiplet_count.items()} == {n: v for n, (v, _, _) in ref.items()}
     assert res.status == "OPTIMAL" and res.bound == res.best.value
-    assert all(d.cycles <= (limits.cycles or d.cycles) and d.energy_fj <= (limits.energy_fj or d.energy_fj)
-               for d in res.designs)
+    # every priced design: its (energy, cycles) is a combination of the layers' mappings
+    # that meets the limits, and its value is that design's best by brute force
+    assert res.designs
+    for d in res.designs:
+        hw = CD.make_hardware(d.alloc, d.sizes, TECH, BITS)
+        assert (d.energy_fj, d.cycles) in every_total(hw)
+        assert limits.cycles is None or d.cycles <= limits.cycles
+        assert limits.energy_fj is None or d.energy_fj <= limits.energy_fj
+        assert d.value == VALUE[objective]((d.energy_fj, d.cycles)) == best_total(objective, limits)(hw)
     if limits.any():  # the limit binds: without it the best is better
         assert min(v for v, _, _ in free.values()) < res.best.value
         assert res.points["over_limits"] > 0
     else:  # EDP differs from the EDP of the energy-optimal mappings here
-        energy_first = CD.brute_force(TRADE, 64, TRADE_COMPUTE, STEPS, TECH, None, energy_optimal_edp)
+        energy_first = brute(tuple(TRADE), frozen(TRADE_COMPUTE), None, energy_optimal_edp)
         assert res.best.value < min(v for v, _, _ in energy_first.values())
 
 
+@functools.cache
 def energy_optimal_edp(hw):
-    best = [enumerate_layer(layer, hw, "full").best for layer in TRADE]
+    best = [enumerated(layer, hw).best for layer in TRADE]
     return None if None in best else sum(b.energy_fj for b in best) * sum(b.cycles for b in best)
 
 
@@ -211,8 +247,7 @@ def test_ctrl_c_keeps_what_was_solved():
 
 def test_same_answer_for_any_number_of_workers():
     """Layer solves run side by side; the search order and every solve are deterministic."""
-    one = CD.codesign(LAYERS, 64, COMPUTE, STEPS, TECH, objective="energy", workers=1)
-    two = CD.codesign(LAYERS, 64, COMPUTE, STEPS, TECH, objective="energy", workers=2)
+    one, two = energy_codesign(None, workers=1), energy_codesign(None, workers=2)
     assert [d.to_dict() for d in one.designs] == [d.to_dict() for d in two.designs]
     assert one.points == two.points and one.solves == two.solves
 

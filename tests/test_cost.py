@@ -215,11 +215,11 @@ def explicit_part_windows(size: int, parts: int, tile: int, core_parts: int, rea
     return out
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_scattered_core_windows_match_explicit_union(seed):
+@pytest.mark.seeds(range(4))
+def test_scattered_core_windows_match_explicit_union(sweep_seed):
     """The closed-form window of a core's scattered pieces (cut 'part', several cores)
     against the explicit union of every piece's window, on random cuts."""
-    rng = random.Random(seed)
+    rng = random.Random(sweep_seed)
     for _ in range(300):
         size, parts, core_parts = rng.randint(1, 70), rng.randint(1, 4), rng.randint(2, 8)
         reach = rng.choice([(1, 3, 1), (2, 3, 1), (1, 1, 1), (3, 2, 1), (2, 7, 1), (4, 4, 1), (1, 3, 2)])

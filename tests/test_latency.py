@@ -121,7 +121,7 @@ core: {{lanes: 2, vector: 2, o_l1: 64B, a_l1: 64B, w_l1: 64B}}
     ("{chiplets: 4, topology: mesh}", ["package.mesh", "missing"]),
     ("{chiplets: 4, mesh: [2, 2]}", ["topology is not mesh"]),
     ("{chiplets: 4, topology: torus}", ["ring, mesh"]),
-    ("{chiplets: 4, dram_gb_s: 0}", ["package.dram_gb_s", "positive"]),
+    ("{chiplets: 4, dram_gb_s: 0}", ["package.dram_gb_s", "is 0"]),
     ("{chiplets: 4, topology: mesh, mesh: [2]}", ["[rows, columns]"]),
 ])
 def test_bad_package_is_one_message(tmp_path, package, words):

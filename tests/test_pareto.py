@@ -6,6 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
+from mapper.choices import OBJECTIVES
 from mapper import pareto
 from mapper.cost import evaluate
 from mapper.layer import Layer
@@ -25,17 +26,17 @@ def random_points(rng, n: int) -> list[tuple[int, int]]:
     return [(int(e), int(c)) for e, c in rng.integers(0, 12, size=(n, 2))]  # many ties
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_front_equals_pairwise_definition(seed):
-    pts = random_points(np.random.default_rng(seed), 200)
+@pytest.mark.seeds(range(5))
+def test_front_equals_pairwise_definition(sweep_seed):
+    pts = random_points(np.random.default_rng(sweep_seed), 200)
     e, c = pareto.front([p[0] for p in pts], [p[1] for p in pts])
     assert list(zip(e.tolist(), c.tolist())) == naive_front(pts)
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_sum_of_fronts_equals_every_combination(seed):
+@pytest.mark.seeds(range(5))
+def test_sum_of_fronts_equals_every_combination(sweep_seed):
     """Layer a once and layer b three times (each copy may use its own mapping)."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(sweep_seed)
     a, b = naive_front(random_points(rng, 20)), naive_front(random_points(rng, 20))
     sums = [(sum(p[0] for p in combo), sum(p[1] for p in combo))
             for combo in itertools.product(a, b, b, b)]
@@ -44,7 +45,7 @@ def test_sum_of_fronts_equals_every_combination(seed):
     assert list(zip(e.tolist(), c.tolist())) == naive_front(sums)
 
 
-@pytest.mark.parametrize("objective", pareto.OBJECTIVES)
+@pytest.mark.parametrize("objective", OBJECTIVES)
 @pytest.mark.parametrize("limits", [Limits(), Limits(cycles=6), Limits(energy_fj=3),
                                     Limits(edp=20), Limits(cycles=0)], ids=str)
 def test_best_point_within_limits(objective, limits):

@@ -81,14 +81,102 @@ def test_mapping_that_no_longer_costs_the_value_is_dropped(tmp_path):
     assert st.get(LAYER, HW, "full", "energy") is None
 
 
-def test_corrupted_file_is_moved_aside_and_rebuilt(tmp_path):
+def test_damaged_store_of_ours_is_moved_aside_and_rebuilt(tmp_path):
+    """A store the mapper created (its application_id in the header) that SQLite can no
+    longer read is moved aside, never deleted; a read-only open reports it and leaves it."""
     path = tmp_path / "s.sqlite"
-    path.write_bytes(b"this is not a database" * 100)
+    Store(path).close()
+    data = bytearray(path.read_bytes())
+    data[100:] = b"\xff" * (len(data) - 100)  # the header (and its application_id) survives
+    path.write_bytes(bytes(data))
+    with pytest.raises(store_mod.StoreError, match="cannot be read.*left untouched"):
+        Store(path, readonly=True)
+    assert path.read_bytes() == bytes(data)
     st = Store(path)
     assert st.rows() == [] and "moved to" in st.warnings[0]
-    assert list(tmp_path.glob("s.sqlite.corrupt-*"))
+    aside = list(tmp_path.glob("s.sqlite.corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == bytes(data)
     st.put(solved(), HW, "full", 60.0)
     assert st.get(LAYER, HW, "full", "energy") is not None
+
+
+def _tree(root):
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None) for p in root.rglob("*")}
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+def test_foreign_files_are_errors_and_untouched(tmp_path, readonly):
+    """A directory, a text file or another program's SQLite database named as the store is
+    a StoreError naming the path, and nothing there is moved, renamed or changed."""
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "precious.txt").write_text("keep me")
+    (tmp_path / "notes.txt").write_text("this is not a database" * 100)
+    db = sqlite3.connect(tmp_path / "other.db")
+    db.execute("CREATE TABLE t (x)")
+    db.commit()
+    db.close()
+    before = _tree(tmp_path)
+    for name, match in (("mine", "is a directory"), ("notes.txt", "not a solutions store"),
+                        ("other.db", "another program"), ("notes.txt/sub.sqlite", "is a file")):
+        with pytest.raises(store_mod.StoreError, match=match) as err:
+            Store(tmp_path / name, readonly=readonly)
+        assert str(tmp_path / name) in str(err.value) and "Fix:" in str(err.value)
+    assert _tree(tmp_path) == before
+
+
+def test_store_at_dot_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(store_mod.StoreError, match="--store .: is a directory"):
+        Store(".")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_folder_is_a_message():
+    with pytest.raises(store_mod.StoreError, match="--store /proc/s.sqlite: cannot be opened for writing"):
+        Store("/proc/s.sqlite")
+
+
+def test_read_only_store_never_writes(tmp_path):
+    path = tmp_path / "s.sqlite"
+    empty = Store(path, readonly=True)  # a missing store reads as empty and is not created
+    assert not empty.exists and empty.rows() == [] and empty.get(LAYER, HW, "full", "energy") is None
+    assert not path.exists() and list(tmp_path.iterdir()) == []
+    st = Store(path)
+    st.put(solved(), HW, "full", 60.0)
+    st.close()
+    files = _tree(tmp_path)
+    ro = Store(path, readonly=True)
+    assert len(ro.rows()) == 1 and ro.get(LAYER, HW, "full", "energy") is not None
+    for call in (lambda: ro.put(solved(), HW, "full", 60.0), ro.prune):
+        with pytest.raises(store_mod.StoreError, match="read-only"):
+            call()
+    ro.close()
+    assert _tree(tmp_path) == files  # no -wal/-shm files, the database unchanged
+    db = sqlite3.connect(path)
+    db.execute("UPDATE solves SET value = '1'")  # a damaged row: reported, not dropped
+    db.commit()
+    db.close()
+    ro = Store(path, readonly=True)
+    assert ro.get(LAYER, HW, "full", "energy") is None and "not dropped" in ro.warnings[0]
+    assert len(ro.rows()) == 1
+
+
+def test_store_of_an_older_version_is_recognised(tmp_path):
+    """A store made before the application_id (id 0, exactly our table) is ours: read,
+    written and stamped."""
+    path = tmp_path / "s.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(store_mod.SCHEMA)
+    db.commit()
+    db.close()
+    assert Store(path, readonly=True).rows() == []
+    st = Store(path)
+    st.put(solved(), HW, "full", 60.0)
+    st.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA application_id").fetchone()[0] == store_mod.APPLICATION_ID
+    db.close()
+    assert len(Store(path, readonly=True).rows()) == 1
 
 
 def _writer(path, i):

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-import models
+from mapper import models
 from mapper.layer import Layer
 from mapper.workload import (
     Workload,
@@ -343,3 +343,42 @@ def test_load_workload_python_file(tmp_path):
 def test_load_workload_unknown_spec(spec):
     with pytest.raises(WorkloadError, match="alexnet, vgg16, resnet50, darknet19, mobilenetv2"):
         load_workload(spec)
+
+
+@pytest.mark.parametrize("code, call, match", [
+    ("import sys\nsys.exit(0)\n", "X", r"importing .* called sys.exit\(0\).*__main__"),
+    ("exit(3)\n", "X", r"called sys.exit\(3\)"),
+    ("x = input('size? ')\n", "X", r"importing .* read from standard input"),
+    ("import sys\nsys.stdin.read()\nraise SystemExit('no input')\n", "X", r"called sys.exit\('no input'\)"),
+    ("raise ValueError('bad' * 1000)\n", "X", r"importing .* failed \(ValueError: badbad.*\.\.\..*\)\. Fix"),
+    ("import sys\ndef make():\n    sys.exit(0)\n", "make", r"calling make\(\) called sys.exit\(0\)"),
+    ("def make():\n    return input()\n", "make", r"calling make\(\) read from standard input"),
+    ("def make():\n    raise KeyError('k')\n", "make", r"calling make\(\) failed \(KeyError"),
+])
+def test_model_file_that_exits_reads_stdin_or_raises(tmp_path, code, call, match):
+    """A model file's code may not end the process, wait on stdin or leak a traceback."""
+    path = _write(tmp_path, code, "net.py")
+    with pytest.raises(WorkloadError, match=match):
+        load_workload(f"{path}:{call}")
+
+
+def test_model_file_reading_fd_0_does_not_hang(tmp_path):
+    """Standard input is /dev/null while the user's code runs, even for a raw read of fd 0
+    and even when the real stdin is a pipe nobody writes to."""
+    import subprocess
+    import sys
+
+    path = _write(tmp_path, "import os\nos.read(0, 10)\nraise ValueError('read done')\n", "net.py")
+    script = ("from mapper.workload import load_workload, WorkloadError\n"
+              f"try:\n    load_workload({str(path) + ':X'!r})\n"
+              "except WorkloadError as e:\n    print(e)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        proc.wait(timeout=120)  # stdin stays open: a read of the real fd 0 would block
+        out = proc.stdout.read()
+    finally:
+        proc.kill()
+        proc.stdin.close()
+        proc.stdout.close()
+    assert "failed (ValueError: read done)" in out

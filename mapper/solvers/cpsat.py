@@ -23,22 +23,24 @@ left, and the tie-break among equal optima (`_canonical`) prices the few survivo
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from math import ceil
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from mapper.cost import (KEY_INDEX, KEYS, Columns, CostContext, Evaluation, a_l1_positions, a_l2_positions,
                          bandwidths, combine, energy_breakdown, evaluate, mapping_counts, pool_capacity_bits,
                          w_l1_positions, windows)
 from mapper.hwspec import Hardware
+from mapper.interrupts import import_whole
 from mapper.layer import Layer
 from mapper.pareto import front as front_2d
 from mapper.solvers.enumerate import INF, Cuts, batch_tiles, cut_tables, dim_choices, dim_size, enumerate_layer
 from mapper.space import ORDERS, Mapping, core_splits, package_splits, partition_type
+from mapper.workers import default_workers
+
+cp_model = import_whole("ortools.sat.python.cp_model")  # a Ctrl-C must not land in its C++ start-up
 
 ENERGY_FIELDS = ("dram_read_w", "dram_read_a", "dram_write_o", "d2d_w", "d2d_a", "a_l2_write",
                  "a_l2_read", "o_l2_write", "o_l2_read", "w_l1_write", "w_l1_read", "a_l1_write",
@@ -82,10 +84,6 @@ class SolveResult:
         if self.value is None or self.bound is None:
             return None
         return max(0.0, (self.value - self.bound) / max(1, self.value))
-
-
-def default_workers() -> int:
-    return int(os.environ.get("MAPPER_WORKERS", os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -788,6 +786,11 @@ def _solve(layer: Layer, hw: Hardware, space: str, time_limit: float, workers: i
     status = solver.Solve(model.m)
     stats = {"branches": solver.NumBranches(), "conflicts": solver.NumConflicts(),
              "candidates": model.candidates}
+    if status == cp_model.UNKNOWN and incumbent is not None:
+        # out of time before CP-SAT found anything: the warm start's mapping is still a
+        # feasible answer (no proven bound: energies are >= 0, so 0 is the only one)
+        return SolveResult(layer, "FEASIBLE", incumbent, _value(incumbent, objective), 0,
+                           time.perf_counter() - t0, stats=stats, objective=objective)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return SolveResult(layer, STATUS[status], None, None, None, time.perf_counter() - t0,
                            reason=_why_infeasible(layer, hw, fixed) if status == cp_model.INFEASIBLE

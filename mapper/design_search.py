@@ -31,16 +31,18 @@ from typing import Callable
 import numpy as np
 
 from mapper import pareto
+from mapper.choices import CODESIGN_OBJECTIVES
 from mapper.hardware import least_buffer_bytes
 from mapper.hwspec import Hardware, Tech, chiplet_area_mm2
 from mapper.layer import Layer
 from mapper.pareto import Limits
-from mapper.solvers.cpsat import LayerFront, default_workers, layer_front, solve_layer
+from mapper.solvers.cpsat import LayerFront, layer_front, solve_layer
+from mapper.workers import default_workers
+from mapper.workload import unique_layers
 from mapper.solvers.enumerate import enumerate_layer
 
 BUFFERS = ("o_l1", "a_l1", "w_l1", "a_l2", "o_l2")
 SRAM = ("a_l1", "w_l1", "a_l2", "o_l2")  # buffers whose per-bit energy grows with size
-OBJECTIVES = pareto.OBJECTIVES + ("pareto",)  # pareto: the (energy, latency, area) front
 DEFAULT_BITS = {"act_bits": 8, "weight_bits": 8, "psum_bits": 24}
 
 
@@ -213,13 +215,11 @@ class Workbook:
     processes that solves a design's layers side by side."""
 
     def __init__(self, layers: list[Layer], space: str, time_limit: float, jobs: int):
-        shapes: dict[tuple, list] = {}
-        for L in layers:
-            shapes.setdefault(L.shape_key(), [L, 0])[1] += 1
-        self.shapes = [(L, n) for L, n in shapes.values()]
+        self.shapes = [(L, len(names)) for L, names in unique_layers(layers)]
         self.space, self.time_limit = space, time_limit
         self.cache: dict[tuple, LayerSolve] = {}
         self.solves = 0
+        jobs = min(jobs, len(self.shapes))  # a design's solves: one per shape, never more processes
         self.pool = (ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork"), initializer=_ignore_sigint)
                      if jobs > 1 else None)
 
@@ -519,8 +519,8 @@ def codesign(layers: list[Layer], macs: int, compute: dict[str, list[int]],
     `limits` bound the workload's totals (exact: `pareto`). `workers` layer solves
     run side by side (default: the core count). Stops at
     `time_limit` (seconds) or Ctrl-C with the best design so far and a bound."""
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}")
+    if objective not in CODESIGN_OBJECTIVES:
+        raise ValueError(f"objective must be one of {CODESIGN_OBJECTIVES}")
     t0 = time.perf_counter()
     book = Workbook(layers, space, layer_time_limit, workers or default_workers())
     search = _Search(allocations(compute, macs), steps, tech, bits or DEFAULT_BITS, area_mm2, book,
