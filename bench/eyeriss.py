@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Benchmark (not a test): an Eyeriss-class chip, DRAM traffic per layer beside Eyeriss's
-measured Tables V and VI (shared/seeds/002_e8a4780f79fb8cf8.txt).
+measured Tables V and VI (Eyeriss, Chen et al., JSSC 2017).
 
 Run with `.venv/bin/python bench/eyeriss.py` from the repository root. AlexNet CONV1-5
 (batch 4) and VGG-16 CONV1-1...5-3 (batch 3), `models/eyeriss/*.yaml`, are solved for the

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark (not a test): the system efficiency an in-memory-computing BNN chip reaches
 once data movement is counted, beside the macro's 700 TOPS/W (Zhang & Verma, JETCAS
-2019, shared/seeds/004_acac120d7a358ec4.txt).
+2019, Zhang and Verma, JETCAS 2019).
 
 Run with `.venv/bin/python bench/imc.py` from the repository root. The MNIST BNN of
 `models/bnn_mnist.py` is solved for the least energy (CP-SAT, full space) on

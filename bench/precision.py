@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark (not a test): what 4-bit weights and activations change, ResNet-50 on Simba's
 4-chiplet resources at 8/8/24 and 4/4/24 bits (the tutorial's precision configurations,
-shared/seeds/003_62fc0e41f3436ba0.txt, whose measured values did not survive in the seed).
+Venkatesan, DNN accelerator tutorial, 2020, whose measured values did not survive in the seed).
 
 Run with `.venv/bin/python bench/precision.py` from the repository root. Each distinct layer
 of ResNet-50 @224 is solved for the least energy (CP-SAT, full space) on

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Benchmark (not a test): ResNet-50 (batch 1) on Simba at package scale, beside Simba's
-measured figures (shared/seeds/000_fff6ec201e90ba87.txt).
+measured figures (Simba, Venkatesan et al., Hot Chips 2019).
 
 Run with `.venv/bin/python bench/simba36.py` from the repository root. Every distinct
 layer of ResNet-50 @224 is solved on `hardware/simba-36chiplet.yaml` (6 x 6 mesh, 36,864

@@ -1,6 +1,6 @@
 """Named fixed dataflows: partition types, loop orders or tiles pinned, the rest searched.
 
-The vocabulary is the tutorial seed's (shared/seeds/003_62fc0e41f3436ba0.txt, "Dataflows:
+The vocabulary is Venkatesan's tutorial's ("Basic design approaches to accelerating DNNs", 2020, "Dataflows:
 Temporal Data Reuse"): which operand stays put while the others stream. Inside a core
 NN-Baton is always weight-stationary over the pixels of a core tile and
 output-stationary over the reduction; these names pin the choices *above* the core.

@@ -2,7 +2,7 @@
 
 Loading and validating YAML lives in `hardware.py`; this module only holds the
 domain object and the per-bit energies the cost model needs, in integer
-femtojoules (DESIGN.md rule 4: the objective is an integer).
+femtojoules (the objective is an integer, so OPTIMAL is exact: docs/solver.md).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Simba's weight-centric dataflow on NN-Baton's hardware model (docs/simba.md).
 
-NN-Baton Sec. III-B (shared/seeds/001_f8d4fb3a7f685c2e.txt): "Simba splits input
+NN-Baton (Tan et al., ISCA 2021) Sec. III-B: "Simba splits input
 channels (CI) along rows and splits output channels (CO) along columns ... partial sums
 are accumulated from the top to the bottom row across cores and chips". The chiplets
 form a rows_p x cols_p grid and the cores of a chiplet a rows_c x cols_c grid (the most

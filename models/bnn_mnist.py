@@ -1,6 +1,6 @@
 """A small binarised MLP for MNIST, the kind of network an in-memory-computing macro runs.
 
-Zhang & Verma (JETCAS 2019, shared/seeds/004_acac120d7a358ec4.txt) map "a reduced size
+Zhang & Verma (JETCAS 2019, Zhang and Verma, JETCAS 2019) map "a reduced size
 BNN, chosen to fit on the CMOS prototype" for MNIST; the seed does not give its layers,
 so this one is ours: 784-256-256-10, fully connected (an IMC array computes a
 matrix-vector product, which is what an FC layer is), weights and hidden activations

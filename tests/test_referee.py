@@ -1,4 +1,4 @@
-"""DESIGN.md rule 2: cost.py's analytical counts equal the referee simulator's, field
+"""The referee rule: cost.py's analytical counts equal the referee simulator's, field
 by field, over random small layers, hardware and mappings (ragged tiles, stride > 1,
 dilation, 1x1 to 7x7 kernels, depthwise, FC, batch 2 and 3 with every batch tile, bandwidth
 limits, every split and order)."""

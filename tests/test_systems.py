@@ -27,7 +27,7 @@ def test_every_layer_solves_to_optimal(hw_name, model, batch):
         assert r.status == "OPTIMAL", (hw_name, names, r.reason)
         again = evaluate(layer, hw, r.best.mapping)  # the reported figures are cost.py's
         assert (again.energy_fj, again.cycles) == (r.value, r.best.cycles)
-        # ... and the CP-SAT model's own energy and cycles of that mapping (DESIGN.md rule 1)
+        # ... and the CP-SAT model's own energy and cycles of that mapping (one cost model, two back ends)
         assert pinned_objectives(layer, hw, r.best.mapping) == (r.value, r.best.cycles), (hw_name, names)
 
 
