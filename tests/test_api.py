@@ -18,6 +18,7 @@ import mapper
 from mapper.cli import main
 from mapper.cost import evaluate as price
 from mapper.workload import parse_layer_spec
+from tests.test_cli import SMALL_SPACE  # one small design space for the co-design tests
 
 ROOT = Path(__file__).resolve().parents[1]
 HW = "nnbaton-case-study"
@@ -250,19 +251,6 @@ def test_gap_result_per_method():
     assert res.worst_gap == row.gaps and res.to_dict()["totals"]["optimum_pj"] == row.energy_pj
     with pytest.raises(mapper.InputError, match="annealing"):
         mapper.gap(TINY, HW, baselines="annealing")
-
-
-SMALL_SPACE = """
-name: small
-tech: {tech}
-compute: {{chiplets: [1, 2], cores: [1, 2], lanes: [2, 4], vector: [4, 8]}}
-memory:
-  o_l1: {{min: 24B, max: 96B, steps: [24B, 96B]}}
-  a_l1: {{min: 64B, max: 256B, steps: [64B, 256B]}}
-  w_l1: {{min: 128B, max: 512B, steps: [128B, 512B]}}
-  a_l2: {{min: 256B, max: 1KB, steps: [256B, 1KB]}}
-  o_l2: {{min: 128B, max: 512B}}
-"""
 
 
 def test_codesign_result_is_the_best_design_solved_again(tmp_path):

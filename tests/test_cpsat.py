@@ -1,18 +1,17 @@
 """The CP-SAT mapper against ground truth: exhaustive enumeration (full space on small
 layers, template space on zoo layers), brute-force minimum latency, and the referee."""
-import functools
-import random
 
 import numpy as np
 import pytest
 
 from mapper.cost import evaluate
 from mapper.hardware import load_hardware
-from mapper.simulate import random_case, simulate
+from mapper.simulate import simulate
 from mapper.solvers import cpsat
 from mapper.solvers.cpsat import pareto, solve_layer
 from mapper.solvers.enumerate import enumerate_layer, space_size
 from mapper.workload import load_workload
+from tests.cases import nth_case
 from tests.test_cost import all_mappings, tiny_hw
 
 from mapper.layer import Layer
@@ -20,21 +19,17 @@ from mapper.layer import Layer
 CASE = load_hardware("hardware/nnbaton-case-study.yaml")
 
 
-@functools.cache
+def _enumerated(layer, hw):
+    """The full enumeration of a case that has a mapping and a space small enough to enumerate quickly."""
+    if space_size(layer, hw, "full") > 200_000:
+        return None
+    truth = enumerate_layer(layer, hw, "full")
+    return truth if truth.best is not None else None
+
+
 def small_feasible_case(i: int):
-    """The i-th random case of one seeded stream (random.Random(7)) that has a mapping
-    and a full space small enough to enumerate quickly, with its full enumeration."""
-    if i == 0:
-        small_feasible_case.rng = random.Random(7)
-    else:
-        small_feasible_case(i - 1)
-    while True:
-        layer, hw, _ = random_case(small_feasible_case.rng)
-        if space_size(layer, hw, "full") > 200_000:  # keep full enumeration quick
-            continue
-        truth = enumerate_layer(layer, hw, "full")
-        if truth.best is not None:
-            return layer, hw, truth
+    """The i-th random case of stream 7 with a mapping, and its full enumeration."""
+    return nth_case(7, i, _enumerated)
 
 
 @pytest.mark.seeds(range(12))
