@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from mapper.choices import (CODESIGN_OBJECTIVES, DEFAULT_BASELINES, FIXED_CHOICES, MAX_BATCH, MAX_CYCLES,
-                             MAX_MACS_BUDGET, MAX_POINTS, MAX_RESOLUTION, MAX_SECONDS, MAX_SEED, MEMORY_MODES,
-                             Objective, Space)
+                             MAX_EXTENT, MAX_MACS_BUDGET, MAX_POINTS, MAX_RESOLUTION, MAX_SECONDS, MAX_SEED,
+                             MAX_SEQ_LEN, MEMORY_MODES, PHASES, Objective, Space)
 from mapper.errors import InputError
 from mapper.hwspec import Hardware
 from mapper.layer import Layer
@@ -34,17 +34,23 @@ if TYPE_CHECKING:
 
 # ------------------------------------------------------------------ inputs
 def load_workload(source: Any, *, resolution: int = 224, batch: int = 1,
-                  input_shape: Sequence[int] | None = None, name: str | None = None) -> "Workload":
+                  input_shape: Sequence[int] | Sequence[Sequence[int]] | None = None, name: str | None = None,
+                  seq_len: int | None = None, phase: str | None = None) -> "Workload":
     """The layers to map, from any of:
 
-    * a zoo name (``"resnet50"``), a layer-list YAML path, or ``"net.py:Class"``;
+    * a zoo name (``"resnet50"``, ``"gpt2"``), a layer-list YAML path, an ONNX file, or
+      ``"net.py:Class"`` (traced on ``input_shape``: one shape, or a list of shapes for a
+      forward with several inputs);
     * a one-line layer spec (``"K=64 C=64 H=56 W=56 R=3 S=3"``), a `Layer`, or a list of
       either (grouped layers are split into dense ones);
     * a `torch.nn.Module` (traced on meta tensors; `input_shape` defaults to
-      ``(1, 3, resolution, resolution)``);
+      ``(batch, 3, resolution, resolution)``);
     * a `Workload` (returned as is, or batched).
 
-    `batch` images per inference multiply every layer's N (an FC layer's rows).
+    `batch` images or concurrent sequences per inference (a traced model is traced at that
+    batch: the leading dimension of every input is multiplied; a layer list's N, or an FC
+    layer's rows, is multiplied, a matmul layer repeated). `seq_len` and `phase`
+    ("prefill" or "decode") are for the token zoo (gpt2, bert_base, llama_block).
     """
     from mapper import workload as wl_mod
 
@@ -74,13 +80,22 @@ def load_workload(source: Any, *, resolution: int = 224, batch: int = 1,
         wl = wl_mod.Workload(model=name or ("layer" if single else "layers"), resolution=None,
                              layers=layers, skipped={})
         return _batched(wl, batch)
+    shapes = _input_shapes(input_shape)
+    if seq_len is not None:
+        _check_int("seq_len", seq_len, 1, MAX_SEQ_LEN)
+    if phase is not None and phase not in PHASES:
+        raise InputError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}.")
     if isinstance(source, (str, Path)):
         _check_int("resolution", resolution, 1, MAX_RESOLUTION)
-        return wl_mod.load_workload(str(source), resolution, batch)
+        return wl_mod.load_workload(str(source), resolution, batch, seq_len=seq_len, phase=phase,
+                                    input_shapes=shapes)
     if _is_module(source):
-        shape = tuple(input_shape) if input_shape else (1, 3, resolution, resolution)
-        wl = wl_mod.extract(source, shape, name or type(source).__name__, shape[-1])
-        return _batched(wl, batch)
+        if seq_len is not None or phase is not None:
+            raise InputError("seq_len and phase apply to the token zoo; give a module its token count "
+                             "in input_shape, e.g. input_shape=(1, 128, 768).")
+        shapes = [(s[0] * batch, *s[1:]) for s in shapes] if shapes else [(batch, 3, resolution, resolution)]
+        return wl_mod.extract(source, shapes, name or type(source).__name__,
+                              None if input_shape else resolution, batch=batch)
     raise InputError(f"cannot make a workload of a {type(source).__name__}: give a zoo name, a layer-list "
                      "YAML, 'file.py:Class', a layer spec, a Layer, a list of those, or a torch.nn.Module.")
 
@@ -98,10 +113,24 @@ def _is_module(obj: Any) -> bool:
 
 
 def _batched(wl: "Workload", batch: int) -> "Workload":
-    from mapper.workload import batched
-    if batch == 1:
-        return wl
-    return replace(wl, layers=[batched(L, batch) for L in wl.layers], batch=wl.batch * batch)
+    from mapper.workload import batched_workload
+    return batched_workload(wl, batch)
+
+
+def _input_shapes(input_shape: Any) -> list[tuple[int, ...]] | None:
+    """One shape (1, 128, 768) or several [(1, 128), (1, 12, 127, 64)], checked."""
+    if input_shape is None:
+        return None
+    items = list(input_shape) if isinstance(input_shape, (list, tuple)) else [input_shape]
+    shapes = [items] if items and all(isinstance(d, int) and not isinstance(d, bool) for d in items) else items
+    out = []
+    for s in shapes:
+        if not isinstance(s, (list, tuple)) or not s or len(s) > 8 or any(
+                isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= MAX_EXTENT for d in s):
+            raise InputError(f"input_shape {input_shape!r}: give one shape of 1 to 8 whole numbers from 1 to "
+                             f"{MAX_EXTENT}, e.g. (1, 128, 768), or a list of such shapes for several inputs.")
+        out.append(tuple(s))
+    return out
 
 
 def load_hardware(spec: "str | Path | Hardware") -> Hardware:
@@ -190,7 +219,21 @@ def _model_result(command: str, wl: "Workload", hw: Hardware, layers: tuple, t0:
                   extra: dict | None = None) -> ModelResult:
     return ModelResult(command=command, model=wl.model, resolution=wl.resolution, batch=wl.batch, hardware=hw.name,
                        layers=layers, distinct_shapes=len({L.shape_key() for L in wl.layers}),
-                       wall_s=time.perf_counter() - t0, model_macs=wl.model_macs, header=header, extra=extra or {})
+                       wall_s=time.perf_counter() - t0, model_macs=wl.model_macs, header=_wl_header(wl) | header,
+                       extra=extra or {}, unmapped=wl.unmapped)
+
+
+def _per_resolution(model: Any) -> bool:
+    """Whether a zoo entry is loaded once per resolution (not a token model: its tokens are --seq-len)."""
+    if not isinstance(model, str):
+        return True
+    from mapper import models
+    return model not in models.TOKEN_MODELS
+
+
+def _wl_header(wl: "Workload") -> dict:
+    """What a token model was traced at (shown in reports and JSON)."""
+    return {"seq_len": wl.seq_len, "phase": wl.phase} if wl.phase else {}
 
 
 # ------------------------------------------------------------------ commands
@@ -317,7 +360,8 @@ def gap(workload: Any, hardware: Any, *, baselines: str | Iterable[str] = DEFAUL
     total = bl.gap_totals([r.row for r in layers], method_list)
     return GapResult(model=wl.model, resolution=wl.resolution, batch=wl.batch, hardware=hw.name,
                      methods=tuple(method_list), seed=seed, layers=layers, totals=total,
-                     distinct_shapes=len(unique), wall_s=time.perf_counter() - t0, per_shape=tuple(per_shape))
+                     distinct_shapes=len(unique), wall_s=time.perf_counter() - t0, per_shape=tuple(per_shape),
+                     model_macs=wl.model_macs, unmapped=wl.unmapped)
 
 
 def gap_methods(baselines: str | Iterable[str]) -> list[str]:
@@ -423,7 +467,7 @@ def zoo(models: Sequence[Any], hardware: Sequence[Any], *, resolutions: Sequence
     for r in resolutions:
         _check_int("resolution", r, 1, MAX_RESOLUTION)
     t0 = time.perf_counter()
-    workloads = [_wl(m, r) for m in models for r in resolutions]
+    workloads = [_wl(m, r) for m in models for r in (resolutions if _per_resolution(m) else resolutions[:1])]
     hws = [(h.name if isinstance(h, Hardware) else Path(find_hardware(h)).stem, load_hardware(h)) for h in hardware]
     entries, jobs = batch.plan(workloads, hws, space, objective, time_limit)
     store = store if store is not None else Store(":memory:")

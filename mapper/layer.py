@@ -1,13 +1,19 @@
-"""The Layer: one convolution (or FC as a 1x1 convolution) in output-centric terms.
+"""The Layer: one convolution (or FC or matmul as a 1x1 convolution) in output-centric terms.
 
-H and W are the *output* plane. The input plane is described by the rows a set of
+H and W are the *output* plane. A matrix product out[M, N] = a[M, D] @ b[D, N] is a 1x1
+layer with the M rows on the plane (H=M, W=1), C=D and K=N: its second operand `b` plays
+the weights' part (read once per row tile, reused across the rows), whatever it is —
+trained weights (kind "fc") or an activation such as an attention's keys (kind "matmul",
+`operand` says which). The input plane is described by the rows a set of
 outputs needs (`window_union`), so ragged tiles and dilation stay exact.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-KINDS = ("conv", "depthwise", "fc")
+KINDS = ("conv", "depthwise", "fc", "matmul")
+# Where a layer's second operand (the part the cost model calls weights) comes from.
+WEIGHTS = "weights"
 
 
 def window_union(segments: list[tuple[int, int]], stride: int, taps: int, dilation: int) -> int:
@@ -62,6 +68,9 @@ class Layer:
     # (cost.rlc_dram_bits): the mapping is optimised for the raw traffic.
     in_density: float | None = None
     out_density: float | None = None
+    # The origin of the second operand: "weights" (trained), or an activation ("keys",
+    # "values", "K-cache", "V-cache", "activation", ...): priced the same, named in reports.
+    operand: str = WEIGHTS
 
     # --- derived shape facts -------------------------------------------------
     @property
@@ -112,6 +121,8 @@ class Layer:
         for key in ("in_density", "out_density"):  # absent unless given: files stay as they were
             if d[key] is None:
                 del d[key]
+        if d["operand"] == WEIGHTS:
+            del d["operand"]
         d["macs"] = self.macs
         return d
 

@@ -37,7 +37,8 @@ def layers_table(title: str, layers: list[Layer]) -> Table:
                 "weights", "inputs", "outputs"):
         t.add_column(col, justify="right" if col not in ("name", "kind") else "left")
     for i, L in enumerate(layers):
-        t.add_row(str(i), L.name, L.kind, str(L.N), str(L.K), str(L.C), f"{L.H}×{L.W}",
+        kind = L.kind if L.kind != "matmul" else f"× {L.operand}"  # what the second operand is
+        t.add_row(str(i), L.name, kind, str(L.N), str(L.K), str(L.C), f"{L.H}×{L.W}",
                   f"{L.R}×{L.S}", str(L.stride), str(L.padding), str(L.groups),
                   _si(L.macs, ""), _si(L.weights, ""), _si(L.inputs, ""), _si(L.outputs, ""))
     return t

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from mapper.coverage import Coverage
 from mapper.layer import Layer
 from mapper.space import Mapping
 
@@ -158,6 +159,11 @@ class ModelResult:
     model_macs: int  # every MAC of the model, mapped or not
     header: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    unmapped: tuple = ()  # coverage.UnmappedOp: the MAC-carrying ops that are not layers
+
+    @property
+    def coverage(self) -> Coverage:
+        return Coverage(self.model_macs, self.mapped_macs, self.unmapped)
 
     @property
     def energy_pj(self) -> float:
@@ -212,8 +218,7 @@ class ModelResult:
 
     def totals(self) -> dict:
         t = totals([r.row for r in self.layers])
-        t |= {"model_macs": self.model_macs, "mapped_macs": self.mapped_macs,
-              "mac_coverage": round(self.mac_coverage, 6)}
+        t |= self.coverage.to_dict()
         if self.command == "solve":
             t |= {"distinct_shapes": self.distinct_shapes, "statuses": list(self.statuses)}
             t |= self.extra
@@ -250,6 +255,12 @@ class GapResult:
     distinct_shapes: int
     wall_s: float
     per_shape: tuple[dict, ...] = field(repr=False, compare=False)  # one row per distinct shape
+    model_macs: int = 0
+    unmapped: tuple = ()  # coverage.UnmappedOp
+
+    @property
+    def coverage(self) -> Coverage:
+        return Coverage(self.model_macs, sum(r.macs for r in self.layers), self.unmapped)
 
     @property
     def worst_gap(self) -> dict[str, float | None]:
@@ -268,7 +279,7 @@ class GapResult:
         return {"model": self.model, "resolution": self.resolution, "batch": self.batch, "hardware": self.hardware,
                 "baselines": list(self.methods), "seed": self.seed, "layers": [r.to_dict() for r in self.layers],
                 "totals": copy.deepcopy(self.totals) | {"distinct_shapes": self.distinct_shapes,
-                                                        "wall_s": round(self.wall_s, 3)}}
+                                                        "wall_s": round(self.wall_s, 3)} | self.coverage.to_dict()}
 
     def to_dataframe(self):
         rows = []

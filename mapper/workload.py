@@ -28,8 +28,9 @@ from typing import Any
 
 import yaml
 
+from mapper.coverage import Coverage, UnmappedOp
 from mapper.errors import MapperError
-from mapper.layer import KINDS, Layer
+from mapper.layer import KINDS, WEIGHTS, Layer
 
 
 class WorkloadError(MapperError):
@@ -40,35 +41,58 @@ class WorkloadError(MapperError):
 class Workload:
     """The layers of one network (or layer file), in execution order.
 
-    `skipped` counts the graph ops that carry no MACs for this mapper (activations,
-    pooling, additions, reshapes, ...) by type name, so a report can show what was left out.
+    `skipped` counts the graph ops that carry no MACs (activations, norms, softmax,
+    pooling, elementwise, reshapes, ...) by op name and `skipped_elements` their output
+    elements, so a report can show what was left out. `unmapped` lists the ops that do
+    carry MACs but are not layers: the totals leave them out and every report prints the
+    MAC coverage (mapped / all).
     """
 
     model: str
     resolution: int | None
     layers: list[Layer]
     skipped: dict[str, int] = field(default_factory=dict)
-    batch: int = 1  # images per inference asked for (`load_workload(batch=...)`)
-    # MACs of ops that carry MACs but are not layers (so not mapped); the totals leave
-    # them out and reports say so (MAC coverage). No importer finds such ops yet.
-    unmapped_macs: int = 0
+    batch: int = 1  # images (or concurrent sequences) per inference
+    unmapped: tuple[UnmappedOp, ...] = ()
+    skipped_elements: dict[str, int] = field(default_factory=dict)
+    inputs: tuple[tuple[int, ...], ...] = ()  # the traced input shapes, when traced
+    seq_len: int | None = None  # token models: context length (keys attended to)
+    phase: str | None = None  # token models: "prefill" or "decode"
 
     @property
     def total_macs(self) -> int:
         return sum(layer.macs for layer in self.layers)
 
     @property
+    def unmapped_macs(self) -> int:
+        return sum(u.macs for u in self.unmapped)
+
+    @property
     def model_macs(self) -> int:
         """Every MAC of the model: its layers' and the unmapped ops'."""
         return self.total_macs + self.unmapped_macs
 
+    @property
+    def coverage(self) -> Coverage:
+        return Coverage(self.model_macs, self.total_macs, self.unmapped)
+
+    @property
+    def mac_coverage(self) -> float:
+        return self.coverage.fraction
+
     def to_dict(self) -> dict:
         """What `mapper layers --json` prints: every layer with its sizes, and the totals."""
-        return {"model": self.model, "resolution": self.resolution, "batch": self.batch,
-                "layers": [dict(L.to_dict(), weights=L.weights, inputs=L.inputs, outputs=L.outputs)
-                           for L in self.layers],
-                "total_macs": self.total_macs, "distinct_shapes": len(unique_layers(self.layers)),
-                "skipped_ops": dict(self.skipped)}
+        d = {"model": self.model, "resolution": self.resolution, "batch": self.batch}
+        if self.phase is not None:
+            d |= {"seq_len": self.seq_len, "phase": self.phase}
+        if self.inputs:
+            d["inputs"] = [list(s) for s in self.inputs]
+        return d | {
+            "layers": [dict(L.to_dict(), weights=L.weights, inputs=L.inputs, outputs=L.outputs)
+                       for L in self.layers],
+            "total_macs": self.total_macs, **self.coverage.to_dict(),
+            "distinct_shapes": len(unique_layers(self.layers)),
+            "skipped_ops": dict(self.skipped), "skipped_elements": dict(self.skipped_elements)}
 
 
 # --------------------------------------------------------------------------------------
@@ -78,7 +102,7 @@ class Workload:
 INT_FIELDS = ("K", "C", "H", "W", "R", "S", "stride", "padding", "dilation", "groups", "N")
 REQUIRED = ("K", "C", "H", "W")
 DENSITY_FIELDS = ("in_density", "out_density")  # optional, for the RLC estimate
-FIELDS = ("name",) + INT_FIELDS + ("kind",) + DENSITY_FIELDS
+FIELDS = ("name",) + INT_FIELDS + ("kind", "operand") + DENSITY_FIELDS
 
 
 # Energies are exact 64-bit integers of femtojoules; C³P charges at most a few pJ of
@@ -87,6 +111,11 @@ MAX_MACS = 10**12
 
 
 def _check_size(lay: Layer, where: str) -> Layer:
+    zero = [f for f in ("N", "K", "C", "H", "W", "R", "S") if getattr(lay, f) == 0]
+    if zero:
+        raise WorkloadError(
+            f"{where}: dimension {zero[0]} is 0, so the layer has no work. Check the input "
+            f"shape and the layer's channel counts.")
     if lay.macs > MAX_MACS:
         raise WorkloadError(
             f"{where}: the layer has {lay.macs:.3g} MACs (N*K*C/groups*H*W*R*S), more than the "
@@ -149,25 +178,35 @@ def _layer_from_fields(raw: dict[str, Any], where: str) -> Layer:
             f"this is almost certainly a typo. Use padding <= {reach} "
             f"(\"same\" padding for this kernel is {reach // 2}).")
 
+    operand = raw.get("operand", WEIGHTS)
+    if not isinstance(operand, str) or not re.fullmatch(r"[A-Za-z][\w.:-]{0,39}", operand):
+        raise WorkloadError(
+            f"{where}: field 'operand' is {_brief(operand)}; it names where the second operand "
+            f"comes from, e.g. operand: weights (the default), keys, values, K-cache or V-cache.")
     kind = raw.get("kind")
     auto = "depthwise" if lay.depthwise else "conv"
     if kind is None:
-        kind = auto
-    elif kind not in KINDS:
+        kind = "matmul" if operand != WEIGHTS else auto
+    if kind not in KINDS:
         raise WorkloadError(
             f"{where}: field 'kind' is {_brief(kind)}; valid kinds are {', '.join(KINDS)} "
             f"(or leave it out: it is inferred from groups, C and K).")
-    elif kind == "fc" and (lay.W, lay.R, lay.S, lay.groups) != (1, 1, 1, 1):
+    if kind in ("fc", "matmul") and (lay.W, lay.R, lay.S, lay.groups) != (1, 1, 1, 1):
         raise WorkloadError(
-            f"{where}: kind 'fc' needs W=R=S=groups=1 (an FC layer is a 1x1 conv whose "
-            f"rows, e.g. batch x tokens, are H so the weights are reused across them), got "
+            f"{where}: kind {kind!r} needs W=R=S=groups=1 (a matrix product is a 1x1 conv whose "
+            f"rows, e.g. batch x tokens, are H so the second operand is reused across them), got "
             f"W={lay.W} R={lay.R} S={lay.S} groups={lay.groups}. Drop kind or fix the shape.")
-    elif kind != "fc" and kind != auto:
+    if kind not in ("fc", "matmul") and kind != auto:
         raise WorkloadError(
             f"{where}: kind {kind!r} does not match the shape (groups={lay.groups}, "
             f"C={lay.C}, K={lay.K} make it {auto!r}; depthwise means groups == C == K > 1). "
             f"Drop the kind field or fix groups.")
-    return _check_size(replace(lay, kind=kind), where)
+    if (kind == "matmul") != (operand != WEIGHTS):
+        raise WorkloadError(
+            f"{where}: kind {kind!r} with operand {operand!r}: a 'matmul' layer multiplies by an "
+            f"activation (operand: keys, values, K-cache, ...), every other kind by weights. "
+            f"Give kind: matmul with a non-weights operand, or drop both.")
+    return _check_size(replace(lay, kind=kind, operand=operand), where)
 
 
 def _int_hint(v: Any, key: str | None = None) -> int:
@@ -384,16 +423,16 @@ def load_layers_yaml(path: str | Path) -> Workload:
 # PyTorch modules
 # --------------------------------------------------------------------------------------
 
-def extract(module: Any, input_shape: tuple[int, ...], model_name: str = "model",
-            resolution: int | None = None) -> Workload:
-    """The conv and FC layers of the torch `module` run on an input of `input_shape`, in order.
+def extract(module: Any, inputs: Any, model_name: str = "model",
+            resolution: int | None = None, **meta: Any) -> Workload:
+    """Every MAC of the torch `module` run on `inputs` (a shape, or example arguments).
 
     See `mapper.importers.torch_fx.extract`, imported here on first use so that importing
     this module does not load torch.
     """
     from mapper.importers.torch_fx import extract as _extract
 
-    return _extract(module, input_shape, model_name, resolution)
+    return _extract(module, inputs, model_name, resolution, **meta)
 
 
 # --------------------------------------------------------------------------------------
@@ -439,7 +478,8 @@ def _user_failure(spec: str, doing: str, e: BaseException, fix: str) -> Workload
                          f"{_brief(str(e))[1:-1]}). {fix}")
 
 
-def _load_python(file: Path, attr: str, resolution: int, spec: str) -> Workload:
+def _load_python(file: Path, attr: str, resolution: int, spec: str, batch: int = 1,
+                 input_shapes: list[tuple[int, ...]] | None = None) -> Workload:
     """Import `file`, take `attr` (class, factory or module instance) and extract it.
 
     The user's code runs with an empty standard input (`_no_stdin`); anything it raises
@@ -492,7 +532,10 @@ def _load_python(file: Path, attr: str, resolution: int, spec: str) -> Workload:
                             f"torch.nn.Module. Point at an nn.Module class or a function returning one.")
     try:
         with _no_stdin():  # tracing runs the model's forward()
-            return extract(obj, (1, 3, resolution, resolution), f"{file.stem}:{attr}", resolution)
+            shapes = ([(s[0] * batch, *s[1:]) for s in input_shapes] if input_shapes
+                      else [(batch, 3, resolution, resolution)])
+            return extract(obj, shapes, f"{file.stem}:{attr}", None if input_shapes else resolution,
+                           batch=batch)
     except (SystemExit, EOFError) as e:
         raise _user_failure(spec, f"tracing {attr}'s forward()", e, "") from None
 
@@ -503,46 +546,85 @@ def _forms() -> str:
     load_torch()  # before the zoo imports it
     from mapper import models
 
-    return (f"a zoo model ({', '.join(models.MODELS)}), a YAML layer list (layers.yaml), "
-            f"or a Python file and the name of a model class or factory in it (net.py:MyNet)")
+    names = [*models.MODELS, *getattr(models, "TOKEN_MODELS", {})]
+    return (f"a zoo model ({', '.join(names)}), a YAML layer list (layers.yaml), an ONNX file "
+            f"(model.onnx), or a Python file and the name of a model class or factory in it (net.py:MyNet)")
 
 
-def load_workload(spec: str, resolution: int = 224, batch: int = 1) -> Workload:
-    """A zoo model name, a .yaml/.yml layer list, or ``path/to/file.py:FactoryOrClass``.
-    `batch` images per inference: every conv layer's N is multiplied by it, an FC
-    layer's rows (on H) too. Only zoo models and Python files import torch."""
+def load_workload(spec: str, resolution: int = 224, batch: int = 1, *, seq_len: int | None = None,
+                  phase: str | None = None, input_shapes: list[tuple[int, ...]] | None = None) -> Workload:
+    """A zoo model name, a .yaml/.yml layer list, an .onnx file, or ``path/to/file.py:FactoryOrClass``.
+
+    `batch` images (or concurrent sequences) per inference: a PyTorch model is traced at
+    that batch, so sequences share weights but not activations (each has its own keys and
+    KV cache); in a layer list or ONNX file every conv layer's N, an FC layer's rows, is
+    multiplied by it and a matmul layer is repeated. `seq_len` and `phase` are for the
+    token zoo; `input_shapes` for a Python model (default: one (batch, 3, R, R) image).
+    Only zoo models and Python files import torch."""
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
         raise WorkloadError(f"resolution must be a positive whole number of pixels, got {resolution!r}.")
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise WorkloadError(f"batch must be a positive whole number of images, got {batch!r}.")
-    if batch > 1:
-        wl = load_workload(spec, resolution)
-        return replace(wl, layers=[batched(lay, batch) for lay in wl.layers], batch=batch)
-    if spec.lower().endswith((".yaml", ".yml")):  # never a zoo name: no torch needed
+    token_args = {k: v for k, v in (("seq_len", seq_len), ("phase", phase)) if v is not None}
+    lower = spec.lower()
+    if lower.endswith((".yaml", ".yml", ".onnx")):  # never a zoo name: no torch needed
+        _refuse(spec, token_args, input_shapes)
         if not Path(spec).is_file():
             raise WorkloadError(f"workload {spec!r}: file not found. Check the path; accepted "
                                 f"workloads are {_forms()}.")
-        return load_layers_yaml(spec)
+        if lower.endswith(".onnx"):
+            from mapper.importers.onnx_graph import load_onnx
+            wl = load_onnx(spec)
+        else:
+            wl = load_layers_yaml(spec)
+        return batched_workload(wl, batch)
     from mapper.importers import load_torch
     load_torch()  # before the zoo imports it
     from mapper import models  # the zoo (imports torch); here so YAML layer lists do without
 
-    if spec in models.MODELS:
+    if spec in models.MODELS or spec in models.TOKEN_MODELS:
         from mapper.importers.torch_fx import zoo_workload
 
-        return zoo_workload(spec, resolution)
+        if input_shapes:
+            raise WorkloadError(f"model {spec!r}: --input-shape is for a Python model file; a zoo model "
+                                f"takes --resolution{' or --seq-len/--phase' if spec in models.TOKEN_MODELS else ''}.")
+        return zoo_workload(spec, resolution, batch=batch, **token_args)
     file, sep, attr = spec.rpartition(":")
     if sep and file.endswith(".py") and attr:
-        return _load_python(Path(file), attr, resolution, spec)
+        _refuse(spec, token_args, None)
+        return _load_python(Path(file), attr, resolution, spec, batch, input_shapes)
     hint = (" (a .py file needs ':ClassOrFactory' after it)" if spec.endswith(".py") else "")
     raise WorkloadError(f"unknown workload {spec!r}{hint}. Give {_forms()}.")
 
 
-def batched(lay: Layer, batch: int) -> Layer:
-    """The layer for `batch` times as many images (an FC layer's rows are on H)."""
+def _refuse(spec: str, token_args: dict, input_shapes: Any) -> None:
+    """--seq-len/--phase belong to the token zoo, --input-shape to a Python model."""
+    if token_args:
+        raise WorkloadError(f"workload {spec!r}: --{'/--'.join(k.replace('_', '-') for k in token_args)} "
+                            f"apply to the token zoo models only; a Python model takes --input-shape "
+                            f"with its token count in the shape (e.g. 1,128,768).")
+    if input_shapes:
+        raise WorkloadError(f"workload {spec!r}: --input-shape applies to a Python model file "
+                            f"(net.py:Class); a layer list or ONNX file has its shapes already.")
+
+
+def batched(lay: Layer, batch: int) -> list[Layer]:
+    """The layer for `batch` times as many images or sequences: a conv layer's N, an FC
+    layer's rows (on H) multiplied; a matmul layer repeated, once per sequence (its
+    second operand is that sequence's own activation)."""
+    where = f"layer {lay.name!r} at batch {batch}"
+    if lay.kind == "matmul":
+        return [replace(lay, name=f"{lay.name}.b{i}") for i in range(batch)]
     if lay.kind == "fc":
-        return _check_size(replace(lay, H=lay.H * batch), f"layer {lay.name!r} at batch {batch}")
-    return _check_size(replace(lay, N=lay.N * batch), f"layer {lay.name!r} at batch {batch}")
+        return [_check_size(replace(lay, H=lay.H * batch), where)]
+    return [_check_size(replace(lay, N=lay.N * batch), where)]
+
+
+def batched_workload(wl: Workload, batch: int) -> Workload:
+    if batch == 1:
+        return wl
+    return replace(wl, layers=[b for lay in wl.layers for b in batched(lay, batch)], batch=wl.batch * batch,
+                   unmapped=tuple(replace(u, count=u.count * batch, macs=u.macs * batch) for u in wl.unmapped))
 
 
 def unique_layers(layers: list[Layer]) -> list[tuple[Layer, list[str]]]:

@@ -174,13 +174,16 @@ def test_mac_coverage_counts_unmapped_ops(capsys):
     """Ops that carry MACs but are no layer stay out of the totals, and are said to."""
     from dataclasses import replace
     from mapper.cli import render
+    from mapper.coverage import UnmappedOp
     wl = mapper.load_workload(TINY)
-    partial = replace(wl, unmapped_macs=3 * wl.total_macs)
+    partial = replace(wl, unmapped=(UnmappedOp("conv3d", 1, 3 * wl.total_macs, "3-D"),))
     res = mapper.enumerate(partial, HW)
     assert (res.model_macs, res.mapped_macs, res.mac_coverage) == (4 * wl.total_macs, wl.total_macs, 0.25)
     assert res.to_dict()["mac_coverage"] == 0.25
+    assert res.to_dict()["unmapped"] == [{"op": "conv3d", "count": 1, "macs": 3 * wl.total_macs, "reason": "3-D"}]
     render.coverage_warning(res)
-    assert "only 25.0 %" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "only 25.0 %" in err and "conv3d x1" in err
     assert mapper.enumerate(wl, HW).mac_coverage == 1.0
 
 

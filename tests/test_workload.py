@@ -1,6 +1,8 @@
 """Workload extraction: the zoo against published MAC counts, and every user-facing error."""
 from __future__ import annotations
 
+import math
+
 import textwrap
 from pathlib import Path
 
@@ -148,15 +150,20 @@ def test_grouped_conv_is_expanded():
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
-def test_asymmetric_conv_settings_are_refused():
-    with pytest.raises(WorkloadError, match="'conv'.*asymmetric stride"):
+def test_asymmetric_conv_settings():
+    """An asymmetric stride is not a layer of the model: the conv is reported with its MACs
+    (and a model of nothing else is refused, naming it). Padding only describes the padded
+    window the cost model reads, so an asymmetric one keeps the larger side."""
+    with pytest.raises(WorkloadError, match="conv2d.*asymmetric stride"):
         extract(_Tiny(nn.Conv2d(8, 8, 3, stride=(2, 1))), (1, 8, 16, 16))
-    with pytest.raises(WorkloadError, match="asymmetric padding"):
-        extract(_Tiny(nn.Conv2d(8, 8, 3, padding=(1, 0))), (1, 8, 16, 16))
-    with pytest.raises(WorkloadError, match="asymmetric padding"):
-        extract(_Tiny(nn.Conv2d(8, 8, 2, padding="same")), (1, 8, 16, 16))
-    with pytest.raises(WorkloadError, match="asymmetric padding"):  # "same" = (1, 2)
-        extract(_Tiny(nn.Conv2d(8, 8, (3, 5), padding="same")), (1, 8, 16, 16))
+    two = nn.Sequential(nn.Conv2d(8, 8, 3, stride=(2, 1)), nn.Conv2d(8, 8, 1))
+    wl = extract(two, (1, 8, 16, 16))
+    assert [u.op for u in wl.unmapped] == ["conv2d"]
+    assert wl.unmapped[0].macs == 8 * 8 * 9 * 7 * 14  # K*C*R*S*H_out*W_out, by hand
+    assert wl.total_macs == 8 * 8 * 7 * 14 and wl.mac_coverage < 1
+    for conv, pad in ((nn.Conv2d(8, 8, 3, padding=(1, 0)), 1), (nn.Conv2d(8, 8, (3, 5), padding="same"), 2)):
+        lay = extract(_Tiny(conv), (1, 8, 16, 16)).layers[0]
+        assert lay.padding == pad and lay.macs == 8 * 8 * math.prod(conv.kernel_size) * lay.H * lay.W
     lay = extract(_Tiny(nn.Conv2d(8, 8, 3, stride=(2, 2), padding=(1, 1))),
                   (1, 8, 16, 16)).layers[0]
     assert (lay.stride, lay.padding, lay.H) == (2, 1, 8)
@@ -187,7 +194,7 @@ def test_extract_errors():
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return torch.relu(x)
 
-    with pytest.raises(WorkloadError, match="no nn.Conv2d or nn.Linear"):
+    with pytest.raises(WorkloadError, match="no convolution or matrix product"):
         extract(NoLayers(), (1, 3, 8, 8))
     with pytest.raises(WorkloadError, match="dimension N is 0"):
         extract(_Tiny(nn.Conv2d(3, 8, 3)), (0, 3, 8, 8))

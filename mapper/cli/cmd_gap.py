@@ -52,6 +52,7 @@ def run(args) -> int:
         render.print_tables(gap_table(f"{name} — gap of each method to the proven optimum", rows, methods),
                             gap_totals_table(f"{name} — model totals", total))
         print(f"{res.distinct_shapes} distinct shapes | {total['wall_s']} s")
+    render.coverage_line(res, args.json)
     header = {k: obj[k] for k in ("model", "resolution", "hardware", "seed")}
     if args.md:
         render.write_text(args.md, "--md", gap_markdown(f"Optimality gaps: {name}", header, rows, total, methods))

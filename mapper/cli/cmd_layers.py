@@ -22,6 +22,9 @@ def run(args) -> int:
         render.print_json(obj)
     else:
         render.print_tables(layers_table(render.title(wl), wl.layers))
-        print(f"total MACs: {wl.total_macs:,}   distinct shapes: {obj['distinct_shapes']}   "
-              f"skipped ops: {wl.skipped}")
+        print(f"total MACs: {wl.total_macs:,}   distinct shapes: {obj['distinct_shapes']}")
+        if wl.skipped:
+            print("ops without MACs (count, output elements): " + ", ".join(
+                f"{op} {n}×{wl.skipped_elements.get(op, 0):,}" for op, n in wl.skipped.items()))
+    render.coverage_line(wl, args.json)
     return 0

@@ -34,14 +34,14 @@ def add_parser(sub) -> None:
 
 def zoo_models(args) -> list[str]:
     from mapper.errors import InputError
-    from mapper.models import ZOO
+    from mapper.models import TOKEN_ZOO, ZOO
     if args.all and args.models:
         raise InputError(f"give model names ({' '.join(args.models)}) or --all, not both.")
     if args.all:
-        return list(ZOO)
+        return list(ZOO) + [m for m in TOKEN_ZOO if m not in ZOO]
     if not args.models:
         raise InputError(f"give one or more models, e.g. `mapper zoo alexnet vgg16 --hw nnbaton-case-study`, "
-                         f"or --all (the bundled zoo: {', '.join(ZOO)}).")
+                         f"or --all (the bundled zoo: {', '.join(ZOO + TOKEN_ZOO)}).")
     return args.models
 
 
@@ -79,6 +79,8 @@ def run(args) -> int:
         print(f"{obj['layers_total']:,} layers, {obj['distinct']:,} distinct solves: {obj['solved']:,} solved, "
               f"{obj['cache_hits']:,} from the store ({obj['store']}) | {obj['wall_s']} s"
               + (f" | {obj['files']} files in {args.out}" if args.out else ""))
+    for m in res.models:
+        render.coverage_warning(m, f"{m.model} on {m.hardware}")
     render.check_mappable([r for m in res.infeasible for r in m.infeasible],
                           ", ".join(f"{m.model}@{m.resolution} on {m.hardware}" for m in res.infeasible))
     return 0

@@ -13,11 +13,15 @@ def get_workload(args):
     if args.layer is not None and args.model:
         raise InputError(f"give either a model ('{args.model}') or --layer, not both.")
     batch = getattr(args, "batch", 1)
+    extra = {k: getattr(args, k, None) for k in ("seq_len", "phase", "input_shape")}
     if args.layer is not None:  # read as a spec, even when empty or garbled
+        given = [f"--{k.replace('_', '-')}" for k, v in extra.items() if v is not None]
+        if given:
+            raise InputError(f"{', '.join(given)} apply to a model, not to --layer; drop them.")
         return api.load_workload(layer_spec(args.layer), batch=batch)
     if not args.model:
         raise InputError(NO_MODEL)
-    return api.load_workload(args.model, resolution=args.resolution, batch=batch)
+    return api.load_workload(args.model, resolution=args.resolution, batch=batch, **extra)
 
 
 def layer_spec(text: str):

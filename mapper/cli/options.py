@@ -8,10 +8,11 @@ import os
 import re
 from pathlib import Path
 
-from mapper.choices import (FIXED_CHOICES, MAX_BATCH, MAX_CYCLES, MAX_RESOLUTION, MAX_SECONDS, MAX_SEED,
-                            MAX_WORKERS)
+from mapper.choices import (FIXED_CHOICES, MAX_BATCH, MAX_CYCLES, MAX_EXTENT, MAX_RESOLUTION, MAX_SECONDS,
+                            MAX_SEED, MAX_SEQ_LEN, MAX_WORKERS, PHASES)
 
-ZOO_NAMES = "alexnet, vgg16, resnet50, darknet19, mobilenetv2, bnn_mnist"
+ZOO_NAMES = "alexnet, vgg16, resnet50, darknet19, mobilenetv2, bnn_mnist, vit_b16; token models bert_base, gpt2, " \
+    "llama_block"
 
 
 # ------------------------------------------------------------------ value types
@@ -30,6 +31,15 @@ def int_range(low: int, high: int, what: str = "the value"):
         return _int_in(text, low, high, what)
     parse.__name__ = "whole number"
     return parse
+
+
+def input_shape(text: str) -> tuple[int, ...]:
+    """'1,128,768' -> (1, 128, 768): the shape of one float input of a Python model."""
+    parts = [p for p in re.split(r"[,x×\s]+", text.strip()) if p]
+    if not 1 <= len(parts) <= 8:
+        raise argparse.ArgumentTypeError(f"an input shape is 1 to 8 whole numbers separated by commas, e.g. "
+                                         f"1,128,768; got '{text}'")
+    return tuple(_int_in(p, 1, MAX_EXTENT, "each dimension of --input-shape") for p in parts)
 
 
 def positive_int(text: str) -> int:
@@ -115,8 +125,21 @@ def workload_args(sp: argparse.ArgumentParser, batch: bool = True) -> None:
     resolution_arg(sp)
     if batch:
         sp.add_argument("--batch", type=int_range(1, MAX_BATCH, "--batch"), default=1,
-                        help="images per inference: multiplies N of every conv layer (an FC layer's rows, H) "
-                        "(default 1)")
+                        help="images (token models: concurrent sequences, which share weights but not KV "
+                        "caches) per inference (default 1)")
+    token_args(sp)
+    sp.add_argument("--input-shape", type=input_shape, action="append", metavar="SHAPE",
+                    help="a Python model's input shape, e.g. 1,128,768 (repeat for several inputs; "
+                    "default: one batch x 3 x R x R image)")
+
+
+def token_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--seq-len", type=int_range(1, MAX_SEQ_LEN, "--seq-len"),
+                    help="token models: tokens of context (prefill: tokens processed; decode: keys attended "
+                    "to, the new token's included) (default: the model's, e.g. gpt2 1024)")
+    sp.add_argument("--phase", choices=PHASES,
+                    help="token models: prefill (all tokens at once) or decode (one new token per sequence on "
+                    "a KV cache) (default prefill)")
 
 
 def resolution_arg(sp: argparse.ArgumentParser, many: bool = False) -> None:

@@ -46,12 +46,19 @@ def check_mappable(bad, where: str, fix: str = HW_FIX) -> None:
                          f"Fix: {fix_for(bad[0].status, bad[0].reason, fix)}")
 
 
-def coverage_warning(res) -> None:
-    """A loud line when part of the model's MACs is not mapped (and so not in the totals)."""
-    if res.mac_coverage < 1:
-        print(f"mapper: warning: only {100 * res.mac_coverage:.1f} % of {res.model}'s MACs are mapped "
-              f"({res.mapped_macs:,} of {res.model_macs:,}); the totals cover the mapped layers only.",
-              file=sys.stderr)
+def coverage_warning(res, model: str | None = None) -> None:
+    """A loud line on stderr when part of the model's MACs is not mapped (and so not in
+    the totals); `res` is anything with a `coverage` (a workload or a result)."""
+    warning = res.coverage.warning(model or res.model)
+    if warning:
+        print(f"mapper: {warning}", file=sys.stderr)
+
+
+def coverage_line(res, machine: bool = False) -> None:
+    """The MAC coverage line of a text report (stdout), and the warning below 100 %."""
+    if not machine:
+        print(res.coverage.line())
+    coverage_warning(res)
 
 
 def summary_line(res) -> str:
@@ -107,7 +114,7 @@ def emit_model(args, res, tables: list, summary: str, report_title: str, report_
         write_report(args.report, report_title, res, report_keys)
         if not machine:
             print(f"report written to {args.report}")
-    coverage_warning(res)
+    coverage_line(res, machine)
     check_mappable(res.infeasible, args.hw, fix)
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-from dataclasses import replace
 from typing import Any
 
 from mapper.importers import load_torch
+from mapper.importers.ops import Unmappable, conv_layers
 from mapper.layer import Layer
-from mapper.workload import Workload, WorkloadError, _check_size, expand_groups
+from mapper.workload import Workload, WorkloadError, _check_size
 
 torch = load_torch()
 nn = torch.nn
@@ -94,97 +94,152 @@ def _traced(module: nn.Module, input_shape: tuple[int, ...], model_name: str) ->
             f"layer list.") from None
 
 
-def _symmetric(value: Any, what: str, name: str) -> int:
-    """(a, a) -> a; anything else names the layer and refuses."""
-    vals = tuple(value) if isinstance(value, (tuple, list)) else (value,)
-    if len(set(vals)) != 1:
-        raise WorkloadError(
-            f"layer {name!r}: asymmetric {what} {tuple(vals)} is not supported; the cost "
-            f"model has one {what} for both axes. Use the same {what} on H and W, or "
-            f"describe an equivalent layer in a YAML layer list.")
-    return int(vals[0])
+# Modules and functions that carry no MACs: a graph made only of these and of nn.Conv2d /
+# nn.Linear modules is read here, by torch.fx (milliseconds); anything else — a matmul,
+# F.conv2d, attention, an unknown module — goes to the operator-level importer
+# (`torch_export`), which sees every MAC.
+_FREE_MODULES = {
+    "BatchNorm1d", "BatchNorm2d", "ReLU", "ReLU6", "LeakyReLU", "SiLU", "GELU", "Sigmoid", "Tanh",
+    "Hardswish", "Hardsigmoid", "Hardtanh", "ELU", "Mish", "Softmax", "LogSoftmax", "MaxPool1d",
+    "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d", "Dropout", "Dropout2d", "Flatten", "Identity", "LayerNorm", "GroupNorm",
+    "LocalResponseNorm", "ZeroPad2d", "ConstantPad2d", "Upsample",
+}
+_FREE_CALLS = {
+    "add", "iadd", "sub", "mul", "truediv", "getitem", "getattr", "flatten", "cat", "relu", "relu_",
+    "relu6", "adaptive_avg_pool2d", "avg_pool2d", "max_pool2d", "dropout", "sigmoid", "silu", "gelu",
+    "hardswish", "tanh", "view", "reshape", "size", "mean", "contiguous", "clamp", "sign",
+}
+
+
+def _fast_path_ok(gm: torch.fx.GraphModule, mods: dict[str, nn.Module]) -> bool:
+    """True if every op of the fx graph is a Conv2d/Linear module or carries no MACs
+    (and no product is summed by hand)."""
+    for node in gm.graph.nodes:
+        if node.op in ("placeholder", "output", "get_attr"):
+            continue
+        if node.op == "call_module":
+            if not isinstance(mods.get(node.target), (nn.Conv2d, nn.Linear)) and \
+                    type(mods.get(node.target)).__name__ not in _FREE_MODULES:
+                return False
+            continue
+        name = node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
+        if name not in _FREE_CALLS:
+            return False
+        if name == "mean" and any(isinstance(a, torch.fx.Node) and _call_name(a) == "mul" for a in node.args):
+            return False
+    return True
+
+
+def _call_name(node: torch.fx.Node) -> str:
+    return node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
 
 
 def _conv_layers(name: str, conv: nn.Conv2d, out_shape: tuple[int, ...]) -> list[Layer]:
-    stride = _symmetric(conv.stride, "stride", name)
-    dilation = _symmetric(conv.dilation, "dilation", name)
     padding = conv.padding
     if isinstance(padding, str):  # "valid" or "same" (torch allows "same" only at stride 1)
         totals = [0 if padding == "valid" else d * (k - 1) for d, k in zip(conv.dilation, conv.kernel_size)]
-        if any(t % 2 for t in totals):
-            raise WorkloadError(
-                f"layer {name!r}: padding='same' with an even kernel {tuple(conv.kernel_size)} "
-                f"pads one side more than the other (asymmetric padding is not supported). "
-                f"Use an odd kernel or explicit symmetric padding.")
         padding = tuple(t // 2 for t in totals)
-    padding = _symmetric(padding, "padding", name)
     n = out_shape[0] if len(out_shape) == 4 else 1
-    layer = Layer(name=name, K=conv.out_channels, C=conv.in_channels, H=out_shape[-2],
-                  W=out_shape[-1], R=conv.kernel_size[0], S=conv.kernel_size[1], stride=stride,
-                  padding=padding, dilation=dilation, groups=conv.groups, N=n)
-    if layer.depthwise:
-        layer = replace(layer, kind="depthwise")
-    return expand_groups(layer)
+    return conv_layers(name, n=n, c_in=conv.in_channels, c_out=conv.out_channels,
+                       kernel=tuple(conv.kernel_size), out_spatial=tuple(out_shape[-2:]),
+                       stride=tuple(conv.stride), padding=tuple(padding), dilation=tuple(conv.dilation),
+                       groups=conv.groups)
 
 
-def extract(module: nn.Module, input_shape: tuple[int, ...], model_name: str = "model",
-            resolution: int | None = None) -> Workload:
-    """The conv and FC layers of `module` run on an input of `input_shape`, in order.
+def example_args(inputs: Any) -> tuple:
+    """Forward's positional arguments: a shape (one float input), or a sequence of shapes
+    and tensors (any nesting a forward takes, e.g. a tuple of KV-cache pairs)."""
+    if isinstance(inputs, (tuple, list)) and all(isinstance(d, int) for d in inputs):
+        return (torch.empty(tuple(inputs)),)
+    return tuple(torch.empty(tuple(x)) if isinstance(x, (tuple, list)) and all(isinstance(d, int) for d in x)
+                 else x for x in inputs)
 
+
+def extract(module: nn.Module, inputs: Any, model_name: str = "model",
+            resolution: int | None = None, **meta: Any) -> Workload:
+    """Every MAC of `module` run on `inputs` (a shape, or example arguments), in order.
+
+    A model of nn.Conv2d/nn.Linear modules and MAC-free ops is read with torch.fx:
     nn.Conv2d -> a conv/depthwise Layer named by its module path ("layer1.0.conv1");
     grouped convs that are neither dense nor depthwise become `groups` dense layers
-    "<name>.g0", "<name>.g1", ...; nn.Linear -> an fc Layer (1x1 conv on a 1x1 plane,
-    N = all leading dims of its input). A module called twice yields "<name>@2", ...
-    Every other op is counted in `skipped` by type name. The module is not modified.
+    "<name>.g0", ...; nn.Linear -> an fc Layer (1x1 conv, the rows on the plane). A module
+    called twice yields "<name>@2", ... Any other model — or one whose fx trace fails —
+    is read at the operator level by `torch_export.extract`, with the same names and
+    rules. `meta` (batch, seq_len, phase) is recorded on the Workload. The module is not
+    modified.
     """
-    gm, shapes = _traced(module, tuple(input_shape), model_name)
+    args = example_args(inputs)
+    single = len(args) == 1 and isinstance(args[0], torch.Tensor) and args[0].is_floating_point()
+    wl = _fx_extract(module, tuple(args[0].shape), model_name, resolution) if single else None
+    if wl is None:
+        from mapper.importers import torch_export
+
+        return torch_export.extract(module, args, model_name, resolution, **meta)
+    for key, value in meta.items():
+        setattr(wl, key, value)
+    return wl
+
+
+def _fx_extract(module: nn.Module, input_shape: tuple[int, ...], model_name: str,
+                resolution: int | None) -> Workload | None:
+    """The fx reading of a conv/linear model, or None when the operator-level importer must read it."""
+    try:
+        gm, shapes = _traced(module, input_shape, model_name)
+    except WorkloadError:
+        return None
     mods = dict(gm.named_modules())
+    if not _fast_path_ok(gm, mods):
+        return None
     layers: list[Layer] = []
     skipped: dict[str, int] = {}
+    elements: dict[str, int] = {}
     calls: dict[str, int] = {}
     for node in gm.graph.nodes:
         if node.op in ("placeholder", "output", "get_attr"):
             continue
         mod = mods.get(node.target) if node.op == "call_module" else None
         if not isinstance(mod, (nn.Conv2d, nn.Linear)):
-            if node.op == "call_module":
-                kind = type(mod).__name__
-            elif node.op == "call_function":
-                kind = getattr(node.target, "__name__", str(node.target))
-            else:
-                kind = str(node.target)
+            kind = type(mod).__name__ if node.op == "call_module" else _call_name(node)
             skipped[kind] = skipped.get(kind, 0) + 1
+            elements[kind] = elements.get(kind, 0) + math.prod(shapes.get(node, (0,)))
             continue
         calls[node.target] = calls.get(node.target, 0) + 1
         name = node.target if calls[node.target] == 1 else f"{node.target}@{calls[node.target]}"
         shape = shapes[node]
         if isinstance(mod, nn.Conv2d):
-            new = _conv_layers(name, mod, shape)
+            try:
+                new = _conv_layers(name, mod, shape)
+            except Unmappable:
+                return None  # the operator-level importer reports it with its MACs
         else:
             # the rows (batch x tokens) go on the plane, where the weights are reused
             new = [Layer(name=name, K=mod.out_features, C=mod.in_features,
                          H=math.prod(shape[:-1]), W=1, N=1, kind="fc")]
         for lay in new:
             _check_size(lay, f"model {model_name!r}, layer {lay.name!r}")
-            zero = [f for f in ("N", "K", "C", "H", "W", "R", "S") if getattr(lay, f) == 0]
-            if zero:
-                raise WorkloadError(
-                    f"model {model_name!r}, layer {lay.name!r}: dimension {zero[0]} is 0, so "
-                    f"the layer has no work. Check the input shape {tuple(input_shape)} and "
-                    f"the layer's channel counts.")
         layers += new
     if not layers:
-        raise WorkloadError(
-            f"model {model_name!r}: no nn.Conv2d or nn.Linear layer found (skipped ops: "
-            f"{dict(skipped) or 'none'}). Only these module types are mapped; functional "
-            f"calls such as F.conv2d are not. Use nn.Conv2d/nn.Linear modules or a YAML layer list.")
-    return Workload(model=model_name, resolution=resolution, layers=layers, skipped=skipped)
+        return None
+    return Workload(model=model_name, resolution=resolution, layers=layers, skipped=skipped,
+                    skipped_elements=elements, inputs=(input_shape,))
 
 
-def zoo_workload(name: str, resolution: int) -> Workload:
-    """The zoo model `name` (`mapper.models`) at `resolution`, built on meta tensors and traced."""
+def zoo_workload(name: str, resolution: int, *, batch: int = 1, seq_len: int | None = None,
+                 phase: str | None = None) -> Workload:
+    """The zoo model `name` (`mapper.models`), built on meta tensors and traced at `batch`
+    images or sequences: an image model at `resolution`, a token model at `seq_len` in
+    `phase` (prefill: seq_len tokens; decode: one new token attending to seq_len keys)."""
     from mapper import models
 
-    with torch.device("meta"):  # build without allocating weights
-        module, shape = models.build(name, resolution)
-    return extract(module, shape, name, shape[-1])  # a fixed-input model keeps its own size
+    token = name in models.TOKEN_MODELS
+    try:
+        with torch.device("meta"):  # build without allocating weights
+            module, args = models.build_inputs(name, resolution=resolution, seq_len=seq_len,
+                                               phase=phase or "prefill", batch=batch)
+    except ValueError as e:
+        raise WorkloadError(f"model {name!r}: {e}") from None
+    if not token:  # a fixed-input model keeps its own size
+        return extract(module, args, name, args[0].shape[-1], batch=batch)
+    return extract(module, args, name, None, batch=batch, phase=phase or "prefill",
+                   seq_len=seq_len or models.DEFAULT_SEQ_LEN[name])
