@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from mapper.choices import (CODESIGN_OBJECTIVES, DEFAULT_BASELINES, FIXED_CHOICES, MAX_BATCH, MAX_CYCLES,
                              MAX_EXTENT, MAX_MACS_BUDGET, MAX_POINTS, MAX_RESOLUTION, MAX_SECONDS, MAX_SEED,
                              MAX_SEQ_LEN, MEMORY_MODES, PHASES, Objective, Space)
+from mapper.coverage import Coverage
 from mapper.errors import InputError
 from mapper.hwspec import Hardware
 from mapper.layer import Layer
@@ -402,7 +403,7 @@ def codesign(workloads: Any, *, macs: int, chiplet_area_mm2: float | None = None
             raise InputError(f"{what} must be a positive finite number, got {v!r}.")
     if max_latency_cycles is not None:
         _check_int("max_latency_cycles", max_latency_cycles, 1, MAX_CYCLES)
-    layers, label = _codesign_layers(workloads, resolution)
+    layers, label, coverage = _codesign_layers(workloads, resolution)
     space = load_design_space(design_space)
     if space["tech"] is None:
         raise InputError(f"{space['path']}: the design space names no technology. Add `tech: tech-16nm.yaml` "
@@ -426,35 +427,40 @@ def codesign(workloads: Any, *, macs: int, chiplet_area_mm2: float | None = None
                       layer_time_limit=layer_time_limit, workers=resolve_workers(workers, len(unique_layers(layers))),
                       on_design=on_design,
                       limits=limits)
-    return CodesignResult(workload=label, macs=macs, chiplet_area_mm2=chiplet_area_mm2, objective=objective,
+    return CodesignResult(workload=label, coverage=coverage, macs=macs, chiplet_area_mm2=chiplet_area_mm2,
+                          objective=objective,
                           memory=memory, mapping_space=mapping_space, design_space=str(space["path"]),
                           limits={"max_energy_pj": max_energy_pj, "max_latency_cycles": max_latency_cycles,
                                   "max_edp": max_edp}, search=res, tech=space["tech"])
 
 
-def _codesign_layers(workloads: Any, resolution: int) -> tuple[list[Layer], str]:
+def _codesign_layers(workloads: Any, resolution: int) -> tuple[list[Layer], str, Coverage]:
     """The layers of every workload, for one workload total: a list of models gives
-    model/layer names and the label 'a + b @ resolution'."""
+    model/layer names and the label 'a + b @ resolution'; and their MAC coverage."""
     if isinstance(workloads, (list, tuple)) and not all(isinstance(x, Layer) for x in workloads):
         if not workloads:
             raise InputError("give one or more workloads (zoo names, layer-list YAMLs, file.py:Class or layers).")
         loaded = [_wl(x, resolution) for x in workloads]
         layers = [replace(L, name=f"{wl.model}/{L.name}") for wl in loaded for L in wl.layers]
         names = [str(x) if isinstance(x, (str, Path)) else wl.model for x, wl in zip(workloads, loaded)]
-        return layers, " + ".join(names) + f" @ {resolution}"
+        unmapped = tuple(replace(u, op=f"{wl.model}/{u.op}") for wl in loaded for u in wl.unmapped)
+        coverage = Coverage(sum(wl.model_macs for wl in loaded), sum(wl.total_macs for wl in loaded), unmapped)
+        return layers, " + ".join(names) + f" @ {resolution}", coverage
     wl = _wl(workloads, resolution)
-    return list(wl.layers), wl.model + (f" @ {wl.resolution}" if wl.resolution else "")
+    return list(wl.layers), wl.model + (f" @ {wl.resolution}" if wl.resolution else ""), wl.coverage
 
 
 # ------------------------------------------------------------------ many models
 def zoo(models: Sequence[Any], hardware: Sequence[Any], *, resolutions: Sequence[int] = (224,),
-        space: Space | str = Space.FULL, objective: Objective | str = Objective.ENERGY, time_limit: float = 60.0,
+        seq_len: int | None = None, phase: str | None = None, space: Space | str = Space.FULL,
+        objective: Objective | str = Objective.ENERGY, time_limit: float = 60.0,
         workers: int | None = None, scheduler: str | None = None, store: "Store | None" = None,
         on_progress: Callable[[Any], None] | None = None) -> ZooResult:
     """Every layer of many models x resolutions x hardware, each distinct shape solved once
     (a local process pool, one CP-SAT worker per solve, or a Dask cluster at `scheduler`),
     answered from and kept in `store` (an in-memory store if None): an interrupted run
-    loses nothing that finished."""
+    loses nothing that finished. Token models are loaded once, at `seq_len` in `phase`
+    (default: their own context, prefill), whatever the resolutions."""
     from mapper import batch
     from mapper.hardware import find_hardware
     from mapper.store import Store
@@ -467,7 +473,8 @@ def zoo(models: Sequence[Any], hardware: Sequence[Any], *, resolutions: Sequence
     for r in resolutions:
         _check_int("resolution", r, 1, MAX_RESOLUTION)
     t0 = time.perf_counter()
-    workloads = [_wl(m, r) for m in models for r in (resolutions if _per_resolution(m) else resolutions[:1])]
+    workloads = [_wl(m, r) if _per_resolution(m) else load_workload(m, seq_len=seq_len, phase=phase)
+                 for m in models for r in (resolutions if _per_resolution(m) else resolutions[:1])]
     hws = [(h.name if isinstance(h, Hardware) else Path(find_hardware(h)).stem, load_hardware(h)) for h in hardware]
     entries, jobs = batch.plan(workloads, hws, space, objective, time_limit)
     store = store if store is not None else Store(":memory:")

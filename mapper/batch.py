@@ -51,7 +51,7 @@ class Entry:
 
     @property
     def label(self) -> str:
-        return f"{self.workload.model}@{self.workload.resolution} on {self.hw_name}"
+        return f"{self.workload.model}@{self.workload.tag} on {self.hw_name}"
 
 
 def plan(workloads: list[Workload], hardware: list[tuple[str, Hardware]], space: str, objective: str,

@@ -251,13 +251,15 @@ def codesign_table(title: str, rows: list[dict], objective: str) -> Table:
 def zoo_table(summary: list[dict]) -> Table:
     """`mapper zoo`: one row per model x resolution x hardware."""
     t = Table(title="zoo: optimal mappings of every layer", caption="energy and cycles: sums over the layers")
-    for col in ("model", "res", "hardware", "layers", "shapes", "energy", "cycles", "pJ/MAC", "statuses", "solve s"):
+    for col in ("model", "res", "hardware", "layers", "shapes", "energy", "cycles", "pJ/MAC", "MACs mapped",
+                "statuses", "solve s"):
         t.add_column(col, justify="left" if col in ("model", "hardware", "statuses") else "right")
     for r in summary:
-        t.add_row(r["model"], str(r["resolution"]), r["hardware"], str(r["layers"]), str(r["distinct_shapes"]),
+        res = f"{r['phase']} {r['seq_len']}" if r.get("phase") else str(r["resolution"])
+        t.add_row(r["model"], res, r["hardware"], str(r["layers"]), str(r["distinct_shapes"]),
                   energy_str(r["energy_uj"] * 1e6), f"{r['cycles']:,}",
-                  "-" if r["pj_per_mac"] is None else f"{r['pj_per_mac']:.3f}", ", ".join(r["statuses"]),
-                  f"{r['solve_s']:.1f}")
+                  "-" if r["pj_per_mac"] is None else f"{r['pj_per_mac']:.3f}",
+                  f"{100 * r.get('mac_coverage', 1.0):.1f} %", ", ".join(r["statuses"]), f"{r['solve_s']:.1f}")
     return t
 
 

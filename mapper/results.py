@@ -304,6 +304,7 @@ class CodesignResult:
     limits: dict
     search: "SearchResult" = field(repr=False)
     tech: Any = field(repr=False)
+    coverage: Coverage = Coverage(0, 0)  # of the workload(s) designed for
 
     @property
     def status(self) -> str:
@@ -334,7 +335,7 @@ class CodesignResult:
                "objective": self.objective, "memory": self.memory, "mapping_space": self.mapping_space,
                "design_space": self.design_space, "limits": dict(self.limits), "status": res.status,
                "note": res.note, "best": best, "per_chiplet_count": per_count, "points": dict(res.points),
-               "solves": res.solves, "wall_s": round(res.wall_s, 3)}
+               "solves": res.solves, "wall_s": round(res.wall_s, 3)} | self.coverage.to_dict()
         if self.objective == "pareto":
             obj["front"] = [d.to_dict() | {"status": res.status} for d in res.front]
         return obj
@@ -361,7 +362,9 @@ class ZooResult:
         return tuple(m for m in self.models if m.infeasible)
 
     def summary(self) -> list[dict]:
-        return [{"model": m.model, "resolution": m.resolution, "hardware": m.hardware, "layers": len(m.layers),
+        return [{"model": m.model, "resolution": m.resolution, **{k: m.header[k] for k in ("seq_len", "phase")
+                                                                  if k in m.header},
+                 "hardware": m.hardware, "layers": len(m.layers),
                  "distinct_shapes": m.distinct_shapes, "energy_uj": round(m.energy_pj / 1e6, 3), "cycles": m.cycles,
                  "pj_per_mac": round(m.energy_pj / m.mapped_macs, 4) if m.mapped_macs else None,
                  "statuses": list(m.statuses), "infeasible_layers": len(m.infeasible),

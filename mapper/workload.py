@@ -77,6 +77,12 @@ class Workload:
         return Coverage(self.model_macs, self.total_macs, self.unmapped)
 
     @property
+    def tag(self) -> str:
+        """What the model was loaded at, for file names and headings: the resolution
+        ("224"), or a token model's phase and context ("prefill1024")."""
+        return f"{self.phase}{self.seq_len}" if self.phase else str(self.resolution)
+
+    @property
     def mac_coverage(self) -> float:
         return self.coverage.fraction
 

@@ -22,7 +22,7 @@ from mapper.batch import Entry
 
 
 def stem(e: Entry) -> str:
-    return f"{e.workload.model}-{e.workload.resolution}-{e.hw_name}"
+    return f"{e.workload.model}-{e.workload.tag}-{e.hw_name}"
 
 
 def entry_rows(e: Entry, results: dict[str, SolveResult]) -> tuple[list[dict], dict]:
@@ -53,13 +53,16 @@ def reference_yaml(e: Entry, rows: list[dict], total: dict, space: str, objectiv
         else:
             d["reason"] = r.get("reason")
         layers.append(d)
-    doc = {"model": e.workload.model, "resolution": e.workload.resolution, "hardware": e.hw_name,
+    wl = e.workload
+    doc = {"model": wl.model, "resolution": wl.resolution,
+           **({"seq_len": wl.seq_len, "phase": wl.phase} if wl.phase else {}),
+           **({"mac_coverage": round(wl.mac_coverage, 6)} if wl.unmapped else {}), "hardware": e.hw_name,
            "space": space, "objective": objective, "cost_model_version": COST_MODEL_VERSION,
            "totals": {"energy_pj": _pj(total["total_energy_pj"]), "cycles": total["total_cycles"],
                       "macs": total["total_macs"], "layers": total["layers"],
                       "distinct_shapes": total["distinct_shapes"], "statuses": total["statuses"]},
            "layers": layers}
-    head = (f"# {e.workload.model} @ {e.workload.resolution} on {e.hw_name}: the {objective}-optimal mapping of "
+    head = (f"# {e.workload.model} @ {e.workload.tag} on {e.hw_name}: the {objective}-optimal mapping of "
             f"every layer ({space} space),\n# by `mapper zoo` (CP-SAT, cost model v{COST_MODEL_VERSION}). "
             "Regenerate with `make solutions`.\n")
     return head + yaml.safe_dump(doc, sort_keys=False, width=120, default_flow_style=None)

@@ -35,7 +35,8 @@ def test_resolving_a_sample_reproduces_the_file(hw_name, tmp_path):
 def test_every_committed_mapping_costs_what_the_file_says(path):
     doc = yaml.safe_load(path.read_text())
     hw = load_hardware(find_hardware(doc["hardware"]))
-    layers = {L.name: L for L in load_workload(doc["model"], doc["resolution"]).layers}
+    wl = load_workload(doc["model"], doc["resolution"] or 224, seq_len=doc.get("seq_len"), phase=doc.get("phase"))
+    layers = {L.name: L for L in wl.layers}
     total = 0
     for row in doc["layers"]:
         assert row["status"] == "OPTIMAL"

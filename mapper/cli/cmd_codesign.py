@@ -73,6 +73,7 @@ def run(args) -> int:
         render.print_json(obj)
     else:
         print_codesign(obj, res)
+    render.coverage_line(res, args.json)
     if res.interrupted:
         return 130
     search = res.search

@@ -18,6 +18,7 @@ def add_parser(sub) -> None:
     sp.add_argument("--all", action="store_true", help="every model of the bundled zoo")
     sp.add_argument("--hw", nargs="+", required=True, help="one or more hardware YAMLs (paths or bundled names)")
     options.resolution_arg(sp, many=True)
+    options.token_args(sp)
     sp.add_argument("--space", choices=SPACES, default="full", help="mapping space (default full)")
     sp.add_argument("--objective", choices=OBJECTIVES, default="energy")
     options.time_limit_arg(sp, "seconds per layer solve (default 60)")
@@ -54,7 +55,8 @@ def run(args) -> int:
     store = open_store(args) or Store(":memory:")
     try:
         with _bar(args) as on_progress:
-            res = api.zoo(names, args.hw, resolutions=args.resolution, space=args.space, objective=args.objective,
+            res = api.zoo(names, args.hw, resolutions=args.resolution, seq_len=args.seq_len, phase=args.phase,
+                          space=args.space, objective=args.objective,
                           time_limit=args.time_limit, workers=args.workers, scheduler=args.scheduler, store=store,
                           on_progress=on_progress)
     except KeyboardInterrupt:

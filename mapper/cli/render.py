@@ -49,7 +49,7 @@ def check_mappable(bad, where: str, fix: str = HW_FIX) -> None:
 def coverage_warning(res, model: str | None = None) -> None:
     """A loud line on stderr when part of the model's MACs is not mapped (and so not in
     the totals); `res` is anything with a `coverage` (a workload or a result)."""
-    warning = res.coverage.warning(model or res.model)
+    warning = res.coverage.warning(model or getattr(res, "model", None) or res.workload)
     if warning:
         print(f"mapper: {warning}", file=sys.stderr)
 

@@ -16,12 +16,15 @@ are a *K-cache* / *V-cache*.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
+import logging
 import math
 import operator
 import re
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -95,11 +98,22 @@ def _user_frame(exc: BaseException) -> str:
     return f" at {Path(f.filename).name}:{f.lineno} in {f.name}() ({(f.line or '').strip()[:80]})"
 
 
+@contextlib.contextmanager
+def _quiet():
+    """torch.export logs every failed attempt (and warns of its own deprecations) on
+    stderr; a failure here is retried or becomes one message, so neither is shown."""
+    logging.disable(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(logging.NOTSET)
+
+
 def capture(module: nn.Module, args: tuple, model_name: str) -> Any:
     """The module's forward on `args` as core ATen ops (an ExportedProgram): on meta
     tensors first (no weights, no arithmetic), on zero CPU tensors if that fails."""
-    from mapper.importers.torch_fx import _meta_copy
-
     table = torch.export.default_decompositions()
     for name in _KEEP:
         table.pop(getattr(aten, name).default, None)
@@ -107,6 +121,14 @@ def capture(module: nn.Module, args: tuple, model_name: str) -> Any:
     def run(mod: nn.Module, a: tuple) -> Any:
         ep = torch.export.export(mod.eval(), a, strict=False)
         return ep.run_decompositions(table)
+
+    with _quiet():
+        return _capture(module, args, model_name, run)
+
+
+def _capture(module: nn.Module, args: tuple, model_name: str, run: Any) -> Any:
+    """`run` (export and lower) on meta copies, else on CPU zeros; a failure is a WorkloadError."""
+    from mapper.importers.torch_fx import _meta_copy
 
     try:
         with torch.no_grad():

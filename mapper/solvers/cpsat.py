@@ -128,19 +128,25 @@ def pareto(values: np.ndarray) -> np.ndarray:
     that is >= another in every value the model reads can never be strictly better.
     Rows are visited by increasing sum (then index); a row goes iff an earlier row is
     <= it everywhere. By transitivity it suffices to compare a block of rows with the
-    rows kept from earlier blocks and with the earlier rows of the block, key by key."""
+    rows kept from earlier blocks and with the earlier rows of the block, key by key.
+
+    Only keys that tell rows apart are compared (a constant key, or a repeat of another
+    key, never decides), and of the kept rows only those <= the block's largest value
+    in every key can dominate a row of the block. Neither changes the rows kept."""
     n = len(values)
     if n <= 1:
         return np.arange(n)
     order = np.lexsort((np.arange(n), values.sum(axis=1)))
-    a = np.ascontiguousarray(values[order].T)  # keys x rows, in visiting order
+    a = np.ascontiguousarray(_deciding_keys(values)[order].T)  # keys x rows, in visiting order
     kept: list[np.ndarray] = []
     front = a[:, :0]
     for start in range(0, n, 256):
         idx = np.arange(start, min(n, start + 256))
         if front.shape[1]:
-            dom = np.ones((front.shape[1], len(idx)), dtype=bool)
-            for key_f, key_b in zip(front, a[:, idx]):
+            block = a[:, idx]
+            near = front[:, (front <= block.max(axis=1)[:, None]).all(axis=0)]
+            dom = np.ones((near.shape[1], len(idx)), dtype=bool)
+            for key_f, key_b in zip(near, block):
                 dom &= key_f[:, None] <= key_b[None, :]
             idx = idx[~dom.any(axis=0)]
         dom = np.triu(np.ones((len(idx), len(idx)), dtype=bool), 1)  # row i before row j
@@ -150,6 +156,18 @@ def pareto(values: np.ndarray) -> np.ndarray:
         kept.append(idx)
         front = np.concatenate([front, a[:, idx]], axis=1)
     return np.sort(order[np.concatenate(kept)])
+
+
+def _deciding_keys(values: np.ndarray) -> np.ndarray:
+    """The columns of `values` that can decide a dominance: not constant, not a repeat
+    of an earlier column (rows equal on these are equal on all)."""
+    seen, keep = set(), []
+    for j in range(values.shape[1]):
+        col = values[:, j]
+        if col.min() != col.max() and (b := col.tobytes()) not in seen:
+            seen.add(b)
+            keep.append(j)
+    return values[:, keep]
 
 
 def field_coefficients(hw: Hardware) -> dict[str, int]:
@@ -254,7 +272,7 @@ class _Model:
         between H and W: on square layers their groups hold the very same cuts."""
         parts = []
         for gi, (p, c) in enumerate(self.groups[d]):
-            cuts = dim_choices(self.layer, self.hw, d, p, c, template)
+            cuts = dim_choices(self.layer, self.hw, d, p, c, template, *self._fit_limits(d))
             ok = self._may_fit(d, cuts)
             cuts = Cuts(cuts.tile[ok], cuts.core[ok])
             table, used = cut_tables(self.layer, d, p, c, cuts), self.sym.used[d]
@@ -291,17 +309,34 @@ class _Model:
         have ~D^2/2 cuts. The innermost needs of docs/cost-model.md §3.1."""
         if d == "k":
             return np.ones(len(cuts), dtype=bool)
+        u, t = np.minimum(cuts.core, cuts.tile), np.minimum(cuts.tile, dim_size(self.layer, d))
+        core_ok, tile_ok = self._fit_tests(d)
+        return core_ok[u] & tile_ok[t]
+
+    def _fit_tests(self, d: str) -> tuple[np.ndarray, np.ndarray]:
+        """`_may_fit`'s two tests for every size n = 0..D of a plane dimension: whether a
+        core tile of n fits (O-L1, one c-block in A-L1) and whether a chiplet tile of n
+        fits (A-L2, O-L2), every other dimension at tile 1."""
         L, hw = self.layer, self.hw
         size = dim_size(L, d)
         win = windows(size, L.reach(d))
         one = L.window(1, "w" if d == "h" else "h")
-        u, t = np.minimum(cuts.core, cuts.tile), np.minimum(cuts.tile, size)
+        n = np.arange(size + 1)
         chan1 = 1 if L.depthwise else min(hw.vector, L.C)  # one c-block (depthwise: >= 1 lane)
         chan2 = 1 if L.depthwise else L.C
-        return ((u * hw.lanes * hw.psum_bits <= hw.capacity_bits("o_l1"))
-                & (chan1 * win[u] * one * hw.act_bits <= hw.capacity_bits("a_l1"))
-                & (chan2 * win[t] * one * hw.act_bits <= hw.capacity_bits("a_l2"))
-                & (t * hw.act_bits <= hw.capacity_bits("o_l2")))
+        core_ok = ((n * hw.lanes * hw.psum_bits <= hw.capacity_bits("o_l1"))
+                   & (chan1 * win * one * hw.act_bits <= hw.capacity_bits("a_l1")))
+        tile_ok = ((chan2 * win * one * hw.act_bits <= hw.capacity_bits("a_l2"))
+                   & (n * hw.act_bits <= hw.capacity_bits("o_l2")))
+        return core_ok, tile_ok
+
+    def _fit_limits(self, d: str) -> tuple[int | None, int | None]:
+        """The largest chiplet tile and core tile that pass `_may_fit`'s tests: the cuts
+        are generated up to them only (then tested), not the ~D^2/2 of a long dimension."""
+        if d == "k":
+            return None, None
+        core_ok, tile_ok = self._fit_tests(d)
+        return int(np.flatnonzero(tile_ok).max(initial=0)), int(np.flatnonzero(core_ok).max(initial=0))
 
     # -- exact preprocessing -----------------------------------------------------------
     def prune(self, upper: float, objective: str, quick: bool = False) -> None:

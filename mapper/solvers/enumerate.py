@@ -69,16 +69,23 @@ def dim_size(layer: Layer, dim: str) -> int:
 
 
 def dim_choices(layer: Layer, hw: Hardware, dim: str, parts: int, core_parts: int,
-                template: bool) -> Cuts:
+                template: bool, max_tile: int | None = None, max_core: int | None = None) -> Cuts:
     """Every (chiplet tile, core tile) cut of one dimension for given splits, in
-    (tile, core tile) ascending order. K's core tile is the lane count."""
+    (tile, core tile) ascending order. K's core tile is the lane count. `max_tile` and
+    `max_core` leave out the cuts whose chiplet or core tile is larger (the full space of
+    a long dimension has ~D^2/2 cuts, most of which overflow a buffer)."""
     tiles = np.array(tile_choices(dim_size(layer, dim), parts, template), dtype=np.int64)
+    if max_tile is not None:
+        tiles = tiles[tiles <= max_tile]
     if dim == "k":
         return Cuts(tiles, np.full(len(tiles), hw.lanes, dtype=np.int64))
     if template:
-        pairs = [(t, u) for t in tiles.tolist() for u in tile_choices(t, core_parts, True)]
-        return Cuts(*(np.array(v, dtype=np.int64) for v in zip(*pairs)))
+        pairs = [(t, u) for t in tiles.tolist() for u in tile_choices(t, core_parts, True)
+                 if max_core is None or u <= max_core]
+        return Cuts(*(np.array(v, dtype=np.int64).reshape(-1) for v in (zip(*pairs) if pairs else ((), ()))))
     n = -(-tiles // core_parts)  # full space: every core tile 1..ceil(t / core_parts)
+    if max_core is not None:
+        n = np.minimum(n, max_core)
     start = np.repeat(np.cumsum(n) - n, n)
     return Cuts(np.repeat(tiles, n), np.arange(int(n.sum()), dtype=np.int64) - start + 1)
 
