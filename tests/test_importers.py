@@ -276,3 +276,16 @@ def test_tracing_failure_names_the_place_and_says_tracing():
 
     with pytest.raises(mapper.MapperError, match=r"tracing its forward.*test_importers.py:\d+ in forward"):
         extract(Bad(), (1, 8))
+
+
+def test_a_weight_expanded_over_the_batch_is_one_layer_with_the_rows():
+    """batch_first attention at batch 3 runs its in-projection as a bmm of one expanded
+    weight: the 3 sequences are rows of one layer (shared weights), not 3 groups."""
+    enc = nn.TransformerEncoderLayer(D, HEADS, FF, batch_first=True).eval()
+    wl = extract(enc, (3, T, D))
+    _full(wl)
+    assert wl.total_macs == 3 * ENCODER_MACS
+    fc = [L for L in wl.layers if L.kind == "fc"]
+    assert [(L.name, L.H) for L in fc] == [("self_attn.in_proj", 3 * T), ("self_attn.out_proj", 3 * T),
+                                          ("linear1", 3 * T), ("linear2", 3 * T)]
+    assert len([L for L in wl.layers if L.operand == "keys"]) == 3 * HEADS  # sequences x heads

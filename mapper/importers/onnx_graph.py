@@ -1,20 +1,23 @@
 """Workloads from ONNX files: every MAC of the graph as layers, or reported with its MACs.
 
-The file is read without its external weight data (only shapes matter), local functions
-are inlined and `onnx.shape_inference` gives every value's shape; the graph inputs must
-have fixed sizes. Then, node by node in graph order, by the rules of
-`mapper.importers.ops` (the same as the torch importer's, so one model gives one list of
-layers whichever way it arrives):
+The file is read without its external weight data and with its large weights dropped (only
+shapes matter), local functions are inlined and `onnx.shape_inference` gives every value's
+shape; the graph inputs must have fixed sizes. Size arithmetic that onnx's inference does not
+follow (a TorchScript export computes Reshape targets with Shape -> Gather -> Div -> Cast ->
+Concat) is evaluated on small constants until every shape is known (`_fold_shapes`). Then,
+node by node in graph order, by the rules of `mapper.importers.ops` (the same as the torch
+importer's, so one model gives one list of layers whichever way it arrives):
 
 * `Conv` (1-D and 2-D; groups, dilations, strides, pads or auto_pad) and `ConvTranspose`
   (strides, pads, output_padding or output_shape, dilations, groups) -> conv layers;
 * `Gemm` (transA/transB) and `MatMul` -> "fc" layers when the second operand is trained
   weights, "matmul" layers with an operand label when it is an activation (the keys, the
-  values, a K-/V-cache), a product weights @ activation turned around so the weights are
+  values, a K-/V-cache); a product weights @ activation is turned around so the weights are
   the reused operand;
 * every other op that carries MACs (3-D convolutions, integer and quantized convs and
-  matmuls, Einsum, LSTM/GRU/RNN, attention ops, ...) -> an `UnmappedOp` with its MACs from
-  the shapes; a product summed by hand (ReduceSum of a Mul) too;
+  matmuls, Einsum, LSTM/GRU/RNN, attention ops, MAC ops inside Loop/If bodies, ...) -> an
+  `UnmappedOp` with its MACs from the shapes, merged by op and reason; a product summed by
+  hand (ReduceSum of a Mul) too;
 * every op without MACs -> counted by op type with its output elements (`Constant` nodes
   are data, not ops, and are not counted).
 
@@ -26,10 +29,11 @@ weights. An activation matmul whose first operand comes from a Softmax multiplie
 those come from a graph input other than the first one they are the *K-cache* / *V-cache*.
 
 Names: a layer whose weight is one initializer is named by it without ".weight"
-("layer1.0.conv1.weight" -> "layer1.0.conv1"); otherwise by the module path the exporter
-recorded (torch.onnx's dynamo exporter: node metadata; the TorchScript exporter: node names
-such as "/layer1/layer1.0/conv1/Conv") or the node's own name; attention products are
-"<module>.qk" / "<module>.av". A name used twice gets "@2", "@3", ...
+("layer1.0.conv1.weight" -> "layer1.0.conv1"); a weight the exporter renamed ("val_0",
+"onnx::MatMul_57") by its bias ("self_attn.in_proj_bias" -> "self_attn.in_proj"), else by
+the module path the exporter recorded (torch.onnx's dynamo exporter: node metadata; the
+TorchScript exporter: node names such as "/layer1/layer1.0/conv1/Conv") or the node's own
+name; attention products are "<module>.qk" / "<module>.av". A name used twice gets "@2", ...
 """
 from __future__ import annotations
 
@@ -90,14 +94,17 @@ def _text(v: Any) -> Any:
 class _Graph:
     """The inferred graph: shapes, producers, consumers, constants, and operand origins."""
 
-    def __init__(self, model: onnx.ModelProto) -> None:
+    def __init__(self, model: onnx.ModelProto, shaped: onnx.ModelProto) -> None:
         g = model.graph
-        self.inits = {t.name for t in g.initializer}
+        self.inits = {t.name for t in g.initializer} | {t.values.name for t in g.sparse_initializer}
         self.shapes: dict[str, tuple | None] = {}
         for t in g.initializer:
             self.shapes[t.name] = tuple(int(d) for d in t.dims)
-        for vi in _value_infos(g):
-            self.shapes.setdefault(vi.name, _vi_shape(vi))
+        for t in g.sparse_initializer:
+            self.shapes[t.values.name] = tuple(int(d) for d in t.dims)
+        for vi in _value_infos(shaped.graph):
+            if _static(_vi_shape(vi)) or vi.name not in self.shapes:
+                self.shapes[vi.name] = _vi_shape(vi)
         self.inputs = [vi.name for vi in g.input if vi.name not in self.inits]
         self.first_input = self.inputs[0] if self.inputs else None
         self.producer: dict[str, onnx.NodeProto] = {}
@@ -303,9 +310,9 @@ def _what_it_is(data: bytes, parsed: bool = False) -> str:
         return ("is a Git LFS pointer, not the model itself. Fetch the file (git lfs pull) and try again.")
     try:
         text = head.decode("utf-8")
-        is_text = all(c.isprintable() or c in "\r\n\t" for c in text)
-    except UnicodeDecodeError:
-        is_text = False
+    except UnicodeDecodeError as e:  # a character cut at the end of the 200 bytes still counts
+        text = head[:e.start].decode("utf-8") if e.start >= len(head) - 3 and len(data) > len(head) else ""
+    is_text = bool(text) and all(c.isprintable() or c in "\r\n\t" for c in text)
     if is_text:
         return ("is a text file, not an ONNX model (a binary protobuf file, as torch.onnx.export or "
                 "onnx.save write it). Give the exported .onnx file.")
@@ -317,30 +324,46 @@ def _what_it_is(data: bytes, parsed: bool = False) -> str:
 
 
 def _check_inputs(path: Path, model: onnx.ModelProto) -> None:
+    """Every graph input has fixed sizes; otherwise say how to fix them."""
     g = model.graph
-    inits = {t.name for t in g.initializer}
-    bad = []
+    inits = {t.name for t in g.initializer} | {t.values.name for t in g.sparse_initializer}
+    bad, names = [], []
     for vi in g.input:
         if vi.name in inits:
             continue
         shape = _vi_shape(vi)
         if shape is None:
-            bad.append((vi.name, "no shape"))
-        elif not all(isinstance(d, int) for d in shape):
-            bad.append((vi.name, "symbolic dims " + str(tuple(shape)).replace("'", "")))
+            bad.append(f"input {vi.name!r} has no shape")
+        elif not _static(shape):
+            bad.append(f"input {vi.name!r} has symbolic dims {_dims(shape)}")
+            names += [d for d in shape if isinstance(d, str) and d not in names]
     if not bad:
         return
-    listed = "; ".join(f"input {n!r} has {what}" for n, what in bad)
-    example = ", ".join(f"{n!r}: [...]" for n, _ in bad[:2])
+
+    def entries(vis: Iterable[onnx.ValueInfoProto], unknown: str) -> str:
+        items = [f"{vi.name!r}: {_dims(_vi_shape(vi) or ('?',), unknown, list)}" for vi in vis if vi.name not in inits]
+        return "{" + ", ".join(items[:3]) + (", ...}" if len(items) > 3 else "}")
+
+    fixed = path.with_name(path.stem + "_fixed.onnx")
     raise WorkloadError(
-        f"{path}: {listed}; the mapper needs every size fixed. Export the model with fixed shapes "
+        f"{path}: {'; '.join(bad)}; the mapper needs every size fixed. Export the model with fixed shapes "
         f"(torch.onnx.export without dynamic_axes or dynamic_shapes), or fix the dims in the file: "
-        f"model = onnx.load(...); onnx.tools.update_model_dims.update_inputs_outputs_dims(model, "
-        f"{{{example}}}, {{...}}) with the sizes of every input and output (-1 for an output size you do "
-        f"not know), then onnx.save(model, ...).")
+        f"from onnx.tools.update_model_dims import update_inputs_outputs_dims; m = onnx.load({str(path)!r}); "
+        f"onnx.save(update_inputs_outputs_dims(m, {entries(g.input, '')}, {entries(g.output, '-1')}), "
+        f"{str(fixed)!r})"
+        + (f", with numbers for {', '.join(names)}" if names else "")
+        + " (every input and output needs an entry; -1 for an output size you do not know).")
 
 
-def _infer(path: Path, model: onnx.ModelProto) -> onnx.ModelProto:
+def _dims(shape: tuple, unknown: str | None = None, kind: type = tuple) -> str:
+    """(batch, 3, 224, 224) as text; with `unknown`, symbolic dims become that text ('-1')."""
+    parts = [str(d) if isinstance(d, int) or not unknown else unknown for d in shape]
+    return ("[" + ", ".join(parts) + "]") if kind is list else ("(" + ", ".join(parts) + ")")
+
+
+def _infer(path: Path, model: onnx.ModelProto) -> tuple[onnx.ModelProto, onnx.ModelProto]:
+    """The model with inferred shapes, and a copy whose size arithmetic is folded to know
+    more of them (the same model when every shape is known already)."""
     known = onnx.defs.onnx_opset_version()
     for op in model.opset_import:
         if op.domain in ("", "ai.onnx") and op.version > known:
@@ -356,12 +379,113 @@ def _infer(path: Path, model: onnx.ModelProto) -> onnx.ModelProto:
             raise WorkloadError(f"{path}: cannot inline the model's local functions ({_short(e)}). "
                                 f"Export without functions (torch.onnx.export inlines by default).") from None
     try:
-        return shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
+        try:
+            inferred = shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
+        except Exception:  # noqa: BLE001 - data propagation is the less trodden path: without it
+            inferred = shape_inference.infer_shapes(model, strict_mode=False)
     except Exception as e:  # noqa: BLE001 - onnx raises its own errors for broken models
         raise WorkloadError(
             f"{path}: ONNX shape inference failed ({_short(e)}). The model is malformed or uses an op "
             f"or opset that the installed onnx {onnx.__version__} does not know; check it with "
             f"onnx.checker.check_model, or export it again.") from None
+    return inferred, _fold_shapes(inferred)
+
+
+def _unknown_shapes(model: onnx.ModelProto) -> bool:
+    known = {vi.name for vi in _value_infos(model.graph) if _static(_vi_shape(vi))}
+    known |= {t.name for t in model.graph.initializer}
+    return any(o and o not in known for node in model.graph.node for o in node.output)
+
+
+def _static(shape: tuple | None) -> bool:
+    return shape is not None and all(isinstance(d, int) for d in shape)
+
+
+_RANDOM = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli"}
+_SMALL = 1 << 16  # elements: shape arithmetic, not activations
+
+
+def _fold_shapes(model: onnx.ModelProto, rounds: int = 100) -> onnx.ModelProto:
+    """A copy of the inferred model in which the size arithmetic a TorchScript export leaves
+    (Shape -> Gather -> Div -> Cast -> Concat -> Reshape: onnx's data propagation stops at
+    Div and Cast) is evaluated, so that every shape is known: nodes whose inputs are all
+    small constants become Constant nodes and inference runs again, until nothing changes.
+    Only the shapes of the copy are used; the walk reads the original graph."""
+    if not _unknown_shapes(model):
+        return model
+    from onnx import numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    values: dict[str, Any] = {}
+    for t in m.graph.initializer:
+        if t.data_location != onnx.TensorProto.EXTERNAL and math.prod(t.dims) <= _SMALL and t.ByteSize() <= 4096:
+            try:
+                values[t.name] = numpy_helper.to_array(t)
+            except Exception:  # noqa: BLE001 - a tensor without data: not a constant here
+                pass
+    for _ in range(rounds):
+        shapes = {vi.name: _vi_shape(vi) for vi in _value_infos(m.graph)}
+        shapes.update({t.name: tuple(t.dims) for t in m.graph.initializer})
+        changed = False
+        nodes = []
+        for node in m.graph.node:
+            if node.op_type == "Constant" and node.output[0] not in values and node.domain in ("", "ai.onnx"):
+                try:
+                    values[node.output[0]] = ReferenceEvaluator(node).run(None, {})[0]
+                except Exception:  # noqa: BLE001 - a sparse or odd constant: not folded through
+                    pass
+            out = _evaluate(node, values, shapes, m.opset_import, ReferenceEvaluator)
+            if out is None:
+                nodes.append(node)
+                continue
+            changed = True
+            for name, arr in zip(node.output, out):
+                if name:
+                    values[name] = arr
+                    nodes.append(onnx.helper.make_node(
+                        "Constant", [], [name], value=numpy_helper.from_array(arr, name)))
+        if not changed:
+            break
+        del m.graph.node[:]
+        m.graph.node.extend(nodes)
+        try:
+            m = shape_inference.infer_shapes(m, strict_mode=False, data_prop=True)
+        except Exception:  # noqa: BLE001 - keep what the previous round knew
+            break
+        if not _unknown_shapes(m):
+            break
+    return m
+
+
+def _evaluate(node: onnx.NodeProto, values: dict, shapes: dict, opsets: Any, evaluator: Any) -> list | None:
+    """The outputs of a node whose inputs are small known constants (or a Shape of a known
+    shape), or None."""
+    import numpy as np
+
+    if node.op_type == "Constant" or node.domain not in ("", "ai.onnx") or _subgraphs(node) \
+            or node.op_type in _RANDOM or not node.output or all(o in values for o in node.output if o):
+        return None
+    if node.op_type in ("Shape", "Size"):
+        shape = shapes.get(node.input[0])
+        if not _static(shape):
+            return None
+        if node.op_type == "Size":
+            return [np.array(math.prod(shape), dtype=np.int64)]
+        a = _attrs(node)
+        return [np.array(shape[a.get("start", 0):a.get("end", len(shape))], dtype=np.int64)]
+    ins = [i for i in node.input if i]
+    if not ins or any(i not in values or values[i].size > _SMALL for i in ins):
+        return None
+    try:
+        fn = onnx.helper.make_function("mapper.fold", "f", ins, list(node.output), [node], list(opsets))
+        out = evaluator(fn).run(None, {i: values[i] for i in ins}, attributes={})
+    except Exception:  # noqa: BLE001 - not evaluable here: left to shape inference
+        return None
+    if any(not isinstance(o, np.ndarray) or o.size > _SMALL for o in out):
+        return None
+    return out
 
 
 def _drop_weight_data(model: onnx.ModelProto) -> None:
@@ -384,6 +508,7 @@ def _check_defined(path: Path, model: onnx.ModelProto) -> None:
     """Every value a top-level node reads exists: a truncated file can parse but not this."""
     g = model.graph
     known = {t.name for t in g.initializer} | {vi.name for vi in g.input}
+    known |= {t.values.name for t in g.sparse_initializer}
     for node in g.node:
         for inp in node.input:
             if inp and inp not in known:
@@ -396,9 +521,11 @@ def _check_defined(path: Path, model: onnx.ModelProto) -> None:
 
 # ------------------------------------------------------------------ the walk
 class _Extractor:
-    def __init__(self, path: Path, model: onnx.ModelProto, model_name: str) -> None:
+    def __init__(self, path: Path, model: onnx.ModelProto, shaped: onnx.ModelProto, model_name: str,
+                 raw: onnx.ModelProto) -> None:
         self.path = path
-        self.g = _Graph(model)
+        self.raw = raw  # as read (weights dropped), for onnx's own diagnosis
+        self.g = _Graph(model, shaped)
         self.model = model_name
         self.layers: list[Layer] = []
         self.unmapped: dict[tuple[str, str], list] = {}
@@ -414,19 +541,33 @@ class _Extractor:
         if s is not None:
             return s
         culprit = self.g.first_unknown(value)
-        where = ""
+        where, fix = "", ("Export the model with fixed shapes, or write the missing shapes into the file's "
+                          "value_info (onnx.helper.make_tensor_value_info).")
         if culprit is not None:
             dom = culprit.domain or "ai.onnx"
-            known = onnx.defs.has(culprit.op_type, culprit.domain)
-            why = ("an op onnx's shape inference does not know" if not known
-                   else "its output size depends on the data or on a value computed at run time")
-            where = (f" Shape inference lost track at {culprit.op_type} node "
-                     f"{culprit.name or culprit.output[0]!r} (domain {dom}): {why}.")
+            at = f"{culprit.op_type} node {culprit.name or culprit.output[0]!r} (domain {dom})"
+            if not onnx.defs.has(culprit.op_type, culprit.domain):
+                where = f" Shape inference lost track at {at}: an op onnx's shape inference does not know."
+                fix = ("Write the shapes of its outputs into the file's value_info (onnx.helper."
+                       "make_tensor_value_info), or replace it with standard ONNX ops.")
+            else:
+                says = self.strict_error()
+                where = (f" Shape inference lost track at {at}: " + (f"onnx says: {says}." if says else
+                         "its output size depends on the data or on a value computed at run time."))
+                if says:
+                    fix = "Fix the node (onnx.checker.check_model(model, full_check=True) lists the problems)."
         raise WorkloadError(
             f"{self.path}: the shape of {value!r} ({what} of {node.op_type} node {node.name or node.output[0]!r}) "
-            f"is unknown after ONNX shape inference, so its MACs cannot be counted.{where} Export the model "
-            f"with fixed shapes and constant folding, or write the shapes into the file (e.g. onnxruntime's "
-            f"symbolic_shape_infer or onnx-simplifier).")
+            f"is unknown after ONNX shape inference, so its MACs cannot be counted.{where} {fix}")
+
+    def strict_error(self) -> str:
+        """What onnx's strict shape inference says about the model, or ""."""
+        try:
+            shape_inference.infer_shapes(self.raw, strict_mode=True)
+        except Exception as e:  # noqa: BLE001
+            msg = " ".join(str(e).split())
+            return re.sub(r"^\[ShapeInferenceError\] Inference error\(s\): ", "", msg)[:300]
+        return ""
 
     def name(self, base: str) -> str:
         self.calls[base] = self.calls.get(base, 0) + 1
@@ -506,8 +647,8 @@ class _Extractor:
         elif op in _ATTENTION and std:
             self.attention(node)
         elif op in _REDUCE and self.hand_dot(node):
-            self.skip(node)
-        elif not std and _MAC_WORDS.search(op):
+            pass  # counted with its MACs
+        elif _MAC_WORDS.search(op):
             self.guess(node)
         else:
             self.skip(node)
@@ -573,6 +714,8 @@ class _Extractor:
     def conv_like_macs(self, node: onnx.NodeProto, x: str, w: str) -> int:
         xs, ws = self.need(node, x, "input"), self.need(node, w, "weight")
         out = self.need(node, node.output[0], "output")
+        if node.op_type == "NhwcConv":  # channels last: output elements x (C/groups x taps)
+            return math.prod(out) * math.prod(ws[1:])
         groups = int(_attrs(node).get("group", 1))
         return conv_macs(xs[0], xs[1], out[1], groups, tuple(ws[2:]), tuple(out[2:]))
 
@@ -696,7 +839,7 @@ class _Extractor:
 
     def guess(self, node: onnx.NodeProto) -> None:
         """An op of a custom domain whose name says it carries MACs: listed, MACs estimated."""
-        op = f"{node.domain}.{node.op_type}"
+        op = f"{node.domain}.{node.op_type}" if node.domain else node.op_type
         out = self.g.shape(node.output[0]) if node.output else None
         ins = [self.g.shape(i) if i else None for i in node.input]
         macs, how = 0, "MACs unknown (no shapes): counted as 0"
@@ -774,7 +917,8 @@ def load_onnx(path: str | Path, model_name: str | None = None) -> Workload:
         raise WorkloadError(f"{path}: the ONNX graph has no nodes, so no layers. Export the model again.")
     _check_inputs(path, model)
     _check_defined(path, model)
-    model = _infer(path, model)
-    ex = _Extractor(path, model, model_name or path.stem)
+    raw = model
+    model, shaped = _infer(path, model)
+    ex = _Extractor(path, model, shaped, model_name or path.stem, raw)
     ex.run()
     return ex.workload()

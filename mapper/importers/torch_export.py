@@ -212,6 +212,16 @@ class _Graph:
             return {"keys": "K-cache", "values": "V-cache"}[role]
         return role
 
+    def param_numel(self, node: Any, depth: int = 64) -> int | None:
+        """The largest trained tensor (elements) `node` is a view of, if it is made of
+        parameters only: a weight expanded over a batch is one group's worth."""
+        if node.op == "placeholder":
+            return math.prod(_shape(node)) if node.name in self.params else None
+        if node.op != "call_function" or depth == 0 or _opname(node) not in _SHAPE_ONLY:
+            return None
+        sizes = [self.param_numel(a, depth - 1) for a in _tensor_args(node)]
+        return None if not sizes or None in sizes else max(sizes)
+
     def weight_name(self, b: Any) -> str | None:
         """The module-path name of a single trained weight ("blocks.0.attn.c_attn")."""
         params = [s[6:] for s in self.leaves(b) if s.startswith("param:")]
@@ -325,6 +335,8 @@ class _Extractor:
         if operand != WEIGHTS and self.g.operand(node, b, a) == WEIGHTS:
             # weights @ activation: transposed, the weights are the reused operand
             a, b, rows, cols, operand = b, a, cols, rows, WEIGHTS
+        if groups > 1 and operand == WEIGHTS and (self.g.param_numel(b) or 0) <= inner * cols:
+            rows, groups = rows * groups, 1  # one weight expanded over a batch: its rows, not groups
         label = {"keys": "qk", "K-cache": "qk", "values": "av", "V-cache": "av"}.get(operand, "matmul")
         base = self.base_name(node, b, label if operand != WEIGHTS else "linear")
         self.add(matmul_layers(self.name(base), groups=groups, rows=rows, inner=inner, cols=cols,
