@@ -56,7 +56,9 @@ class LayerResult:
         return dict(self.row.get("breakdown_pj") or {})
 
     def to_dict(self) -> dict:
-        return copy.deepcopy(self.row)
+        """The row, with what the layer is: its kind and where its second operand comes
+        from ("weights", or "keys", "K-cache", ... for an attention matmul)."""
+        return copy.deepcopy(self.row) | {"kind": self.layer.kind, "operand": self.layer.operand}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -289,3 +289,18 @@ def test_a_weight_expanded_over_the_batch_is_one_layer_with_the_rows():
     assert [(L.name, L.H) for L in fc] == [("self_attn.in_proj", 3 * T), ("self_attn.out_proj", 3 * T),
                                           ("linear1", 3 * T), ("linear2", 3 * T)]
     assert len([L for L in wl.layers if L.operand == "keys"]) == 3 * HEADS  # sequences x heads
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("phase", ["prefill", "decode"])
+def test_solve_gpt2_every_layer_optimal_with_the_coverage_line(phase, capsys):
+    """The issue's acceptance: `mapper solve gpt2 --seq-len 1024 --phase ...` proves every
+    layer and prints the coverage line."""
+    from mapper.cli import main
+    assert main(["solve", "gpt2", "--seq-len", "1024", "--phase", phase, "--hw", "nnbaton-case-study",
+                 "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["statuses"] == ["OPTIMAL"] and d["mac_coverage"] == 1.0 and d["phase"] == phase
+    assert d["model_macs"] == d["total_macs"] and d["unmapped"] == []
+    assert {L["operand"] for L in d["layers"] if L.get("operand")} == {"weights", "K-cache", "V-cache"} \
+        if phase == "decode" else {"weights", "keys", "values"}
