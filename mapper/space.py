@@ -18,6 +18,7 @@ orders at both levels: 'channel' priority (channel loop innermost) or 'plane'.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from math import ceil, gcd, isqrt
 
 from mapper.hwspec import Hardware
@@ -280,10 +281,17 @@ def prime_factors(n: int) -> dict[int, int]:
 
 def divisors(n: int) -> list[int]:
     """Every divisor of n, ascending, built from its prime factorisation."""
+    if type(n) is not int:  # a bool is not a count (and would share 1's cache entry)
+        prime_factors(n)  # raises for anything but a positive integer
+    return list(_divisors(n))
+
+
+@lru_cache(maxsize=4096)
+def _divisors(n: int) -> tuple[int, ...]:  # template spaces ask for the same few numbers again and again
     divs = [1]
     for p, e in prime_factors(n).items():
         divs = [d * p ** i for d in divs for i in range(e + 1)]
-    return sorted(divs)
+    return tuple(sorted(divs))
 
 
 def factor_pairs(n: int) -> list[tuple[int, int]]:

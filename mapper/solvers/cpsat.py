@@ -115,6 +115,8 @@ BUFFERS = ("a_l1", "w_l1", "a_l2")  # buffers with a retention choice
 SLACK = 1 + 1e-9  # float bounds are compared to integer incumbents with this tolerance
 # Effort knobs of the exact preprocessing; none changes the optimum, only the time to it.
 PAIR_PRUNE_MIN = 1000  # bound pairs of dimensions only when they have more combinations
+PAIR_BLOCK = 32_768  # pair bounds are computed on blocks of about this many pairs
+PREFILTER_MIN = 2000  # bound a group's cuts before the dominance filter when it has more
 JOINT_POINTS = 2_000  # the descent moves H and W together on grids up to this size
 START_WITHIN, MAX_STARTS = 1.01, 8  # descents start from split pairs this close to the best
 GRID_POINTS = 2_000_000  # canonical tie-break by pricing every remaining point, up to this many
@@ -229,7 +231,8 @@ class _Model:
     """Builds the CP-SAT model of one layer on one hardware."""
 
     def __init__(self, layer: Layer, hw: Hardware, template: bool, fixed: dict | None,
-                 base: "_Model | None" = None, max_cycles: int | None = None):
+                 base: "_Model | None" = None, max_cycles: int | None = None,
+                 upper: int | None = None, objective: str = "energy"):
         self.layer, self.hw, self.fixed = layer, hw, fixed or {}
         # one model per batch tile (`solve_layer` takes the best): N/b is a constant here
         self.batch_tile = self.fixed.get("batch_tile", 1)
@@ -254,7 +257,15 @@ class _Model:
             self.sym, self.cuts = base.sym, dict(base.cuts)
         else:
             self.sym, seen = _Symbolic(layer, hw, self.orders, self.batch_tile), {}
-            self.cuts = {d: self._candidates(d, template, seen) for d in "khw"}
+            fitting = {d: self._fitting(d, template) for d in "khw"}
+            # the dimension with the most cuts last: with a known objective value `upper`,
+            # its cuts are bounded (the other two at their minima) before the dominance
+            # filter, which then has far fewer rows (H = 4,096 tokens: ~500,000 cuts)
+            last = max("khw", key=lambda d: sum(len(c) for c in fitting[d]))
+            self.cuts = {}
+            for d in sorted("khw", key=lambda d: d == last):
+                self.cuts[d] = self._candidates(d, fitting[d], seen, upper if d == last else None, objective)
+            self.cuts = {d: self.cuts[d] for d in "khw"}
         self.x: dict[str, list] = {}
         self._vals: dict = {}
         self._prods: dict = {}
@@ -266,16 +277,30 @@ class _Model:
     def candidates(self) -> dict[str, int]:
         return {d: len(self.cuts[d]) for d in "khw"}
 
-    def _candidates(self, d: str, template: bool, seen: dict) -> _Cuts:
-        """Per split group, the cuts of the space that may fit their buffers and that no
-        other cut of the group dominates (`pareto`). `seen` shares the dominance results
-        between H and W: on square layers their groups hold the very same cuts."""
-        parts = []
-        for gi, (p, c) in enumerate(self.groups[d]):
+    def _fitting(self, d: str, template: bool) -> list[Cuts]:
+        """Per split group, the cuts of the space that may fit their buffers (`_may_fit`)."""
+        out = []
+        for p, c in self.groups[d]:
             cuts = dim_choices(self.layer, self.hw, d, p, c, template, *self._fit_limits(d))
             ok = self._may_fit(d, cuts)
-            cuts = Cuts(cuts.tile[ok], cuts.core[ok])
+            out.append(Cuts(cuts.tile[ok], cuts.core[ok]))
+        return out
+
+    def _candidates(self, d: str, fitting: list[Cuts], seen: dict, upper: int | None,
+                    objective: str) -> _Cuts:
+        """Per split group, the fitting cuts that no other cut of the group dominates
+        (`pareto`). `seen` shares the dominance results between H and W: on square layers
+        their groups hold the very same cuts. With `upper` (an objective value some
+        mapping reaches), a large group's cuts whose lower bound exceeds it go first —
+        `prune` would drop them anyway, and dominance is decided the same on the rest
+        (a cut dominated by a dropped one has no smaller bound: it goes too)."""
+        parts = []
+        for gi, ((p, c), cuts) in enumerate(zip(self.groups[d], fitting)):
             table, used = cut_tables(self.layer, d, p, c, cuts), self.sym.used[d]
+            if upper is not None and len(cuts) > PREFILTER_MIN:
+                self.cuts[d] = _Cuts(cuts.tile, cuts.core, np.full(len(cuts), gi), table)
+                keep = self._lower_bounds(d, objective) <= upper * SLACK
+                cuts, table = Cuts(cuts.tile[keep], cuts.core[keep]), table[keep]
             links = "d2d" in self.bandwidths
             key = (dim_size(self.layer, d), None if d == "k" else self.layer.reach(d), p, c, tuple(used),
                    cuts.tile.tobytes(), cuts.core.tobytes(), links)
@@ -374,14 +399,18 @@ class _Model:
         axis; every other one sits at its minimum over `rows` (a lower bound, since every
         count grows with every table value)."""
         cache: dict = {}
+        done: dict[Mono, np.ndarray] = {}  # the same counts recur across orders and positions
 
         def value(mono: Mono) -> np.ndarray:
+            if mono in done:
+                return done[mono]
             out = float(mono.coef)
-            for e, k in mono.factors:
+            for e, k in sorted(mono.factors, key=lambda f: f[0] in shape_of):  # scalars first
                 if (e, k) not in cache:
                     col = self.cuts[e].col(k)[rows[e]].astype(np.float64)
                     cache[(e, k)] = col.reshape(shape_of[e]) if e in shape_of else col.min()
                 out = out * cache[(e, k)]
+            done[mono] = out
             return out
 
         return value
@@ -406,11 +435,14 @@ class _Model:
                     d3: np.flatnonzero(np.isin(self.cuts[d3].group, g3))}
             if not all(len(r) for r in rows.values()):
                 continue
-            shape = (len(rows[d1]), len(rows[d2]))
-            value = self._valuer(rows, {d1: (-1, 1), d2: (1, -1)})
-            ok = self._bound(value, shape, objective, max(pool_caps[pi] for pi in pis)) <= upper * SLACK
-            keep[d1][rows[d1]] |= ok.any(axis=1)
-            keep[d2][rows[d2]] |= ok.any(axis=0)
+            step = max(1, PAIR_BLOCK // len(rows[d2]))  # blocks of d1 rows: arrays that stay in cache
+            for start in range(0, len(rows[d1]), step):
+                block = dict(rows, **{d1: rows[d1][start:start + step]})
+                value = self._valuer(block, {d1: (-1, 1), d2: (1, -1)})
+                ok = self._bound(value, (len(block[d1]), len(rows[d2])), objective,
+                                 max(pool_caps[pi] for pi in pis)) <= upper * SLACK
+                keep[d1][block[d1]] |= ok.any(axis=1)
+                keep[d2][rows[d2]] |= ok.any(axis=0)
         for d in (d1, d2):
             self._keep(d, keep[d])
 
@@ -423,19 +455,23 @@ class _Model:
         weights, bits, caps = self._buffer_terms()
         caps = {"a_l1": caps["a_l1"][0], "a_l2": caps["a_l2"][0], "w_l1": pool_cap}
         best = np.full(shape, np.inf)
+        per_buffer: dict[tuple, np.ndarray] = {}  # orders often share a buffer's positions
         for co, qo in self.orders:
             total = np.zeros(shape)
             for buf in BUFFERS:
                 cf, cs, cw = weights[buf]
                 pos = self.sym.pos[(buf, co, qo)]
-                cheapest = np.full(shape, np.inf)
-                for fill, shared, written, foot in list(zip(pos.fill, pos.shared, pos.written,
-                                                            pos.foot))[:self.positions(buf)]:
-                    fits = value(foot) * bits[buf] <= caps[buf]
-                    cost = (cf * value(fill) + cs * value(shared) + cw * value(written)
-                            if objective == "energy" else 0.0)
-                    cheapest = np.where(fits, np.minimum(cheapest, cost), cheapest)
-                total = total + cheapest
+                options = tuple(dict.fromkeys(list(zip(pos.fill, pos.shared, pos.written,
+                                                       pos.foot))[:self.positions(buf)]))
+                if (buf, options) not in per_buffer:
+                    cheapest = np.full(shape, np.inf)
+                    for fill, shared, written, foot in options:
+                        fits = value(foot) * bits[buf] <= caps[buf]
+                        cost = (cf * value(fill) + cs * value(shared) + cw * value(written)
+                                if objective == "energy" else 0.0)
+                        cheapest = np.where(fits, np.minimum(cheapest, cost), cheapest)
+                    per_buffer[(buf, options)] = cheapest
+                total = total + per_buffer[(buf, options)]
             best = np.minimum(best, total)
         if objective == "energy":
             best = best + self.coef["a_l1_read"] * value(fixed["a_l1_read"]) \
@@ -445,32 +481,37 @@ class _Model:
         return np.where(ok, best, np.inf)
 
     # -- a better incumbent --------------------------------------------------------------
-    def improve(self, mp: Mapping, objective: str) -> Evaluation:
+    def improve(self, mp: Mapping, objective: str, rounds: int = 8,
+                known: tuple[int, int] | None = None) -> tuple[tuple[int, int], Mapping]:
         """Coordinate descent from a feasible mapping over the remaining cuts: with its
         split pair fixed, re-choose the H x W cuts jointly (one at a time when that grid
         is large), then K, under every order, priced by `cost.combine` on a grid; repeat
-        while it improves. A tighter incumbent makes the bound pruning (and so CP-SAT's
-        proof) much cheaper."""
-        best = evaluate(self.layer, self.hw, mp)
+        while it improves (at most `rounds` times). A tighter incumbent makes the bound
+        pruning (and so CP-SAT's proof) much cheaper. Returns the key (objective,
+        secondary objective) and the mapping reached; `known`: the start's (energy,
+        cycles), when already priced."""
+        if known is None:
+            e = evaluate(self.layer, self.hw, mp)
+            known = (e.energy_fj, e.cycles)
+        key = self._key(*known, objective)
         pair = (mp.pkg_split, mp.core_split)
         if pair not in self.pairs or mp.batch_tile != self.batch_tile:
-            return best
+            return key, mp
         rows = self._pair_rows(pair)
-        key = self._key(best.energy_fj, best.cycles, objective)
         joint = len(rows["h"]) * len(rows["w"]) <= JOINT_POINTS
         steps = ((("h", "w"),) if joint else (("h",), ("w",))) + (("k",),)
-        for _ in range(8):
+        for _ in range(rounds):
             start = key
             for free in steps:
-                sel = {d: rows[d] if d in free else self._rows_of(best.mapping, d, rows[d]) for d in "khw"}
+                sel = {d: rows[d] if d in free else self._rows_of(mp, d, rows[d]) for d in "khw"}
                 if not all(len(r) for r in sel.values()):
                     continue
                 found = self._grid_best(pair, sel, objective)
                 if found is not None and found[0][:2] < key:
-                    key, best = found[0][:2], evaluate(self.layer, self.hw, found[1])
+                    key, mp = found[0][:2], found[1]
             if key == start:
                 break
-        return best
+        return key, mp
 
     def _rows_of(self, mp: Mapping, d: str, rows: np.ndarray) -> np.ndarray:
         """The row (among `rows`) of the cut a mapping makes of dimension d."""
@@ -805,10 +846,15 @@ def _solve(layer: Layer, hw: Hardware, space: str, time_limit: float, workers: i
            fixed: dict | None, objective: str, warm_start: bool, max_cycles: int | None = None,
            upper: int | None = None) -> SolveResult:
     t0 = time.perf_counter()
-    model = _Model(layer, hw, space == "template", fixed, max_cycles=max_cycles)
-    incumbent = None
+    found = None
     if warm_start and max_cycles is None:
-        incumbent = _warm_start(model, fixed, objective, space == "template")
+        found = enumerate_layer(layer, hw, "template", fixed=fixed)
+        if found.best is not None:
+            upper = _value(found.best, objective)
+    model = _Model(layer, hw, space == "template", fixed, max_cycles=max_cycles, upper=upper, objective=objective)
+    incumbent = None
+    if found is not None:
+        incumbent = _warm_start(model, found, objective, space == "template")
     if incumbent is None and upper is not None:
         model.prune(upper, objective)
     if not all(model.candidates.values()):
@@ -840,15 +886,17 @@ def _solve(layer: Layer, hw: Hardware, space: str, time_limit: float, workers: i
                        time.perf_counter() - t0, stats=stats, objective=objective)
 
 
-def _warm_start(model: _Model, fixed: dict | None, objective: str, template: bool) -> Evaluation | None:
+def _warm_start(model: _Model, found, objective: str, template: bool) -> Evaluation | None:
     """A good feasible mapping, and the model pruned against it (exact: `_Model.prune`).
 
-    The template space is enumerated (vectorised, ~0.1 s); its optimum bounds the
-    objective. In the full space, `_Model.improve` then descends from the best template
-    mapping of each split pair within 1 % of the best (at most 8), since the optimum
-    often uses another pair; each better incumbent prunes more, and on fewer cuts the
-    descent can move H and W jointly, so prune and descend alternate until stable."""
-    found = enumerate_layer(model.layer, model.hw, "template", fixed=fixed)
+    `found` is the template space's enumeration (vectorised, ~0.1 s); its optimum bounds
+    the objective. In the full space, `_Model.improve` then screens every split pair by
+    one round of descent from the pair's best template mapping: the optimum often uses
+    another pair than the template optimum, and the template ranks pairs badly when a
+    dimension has few divisors (GPT-2's 50,257-word head: 29 x 1733). Full descents
+    follow from the best screened mappings (within 1 % of the best, at most 8); each
+    better incumbent prunes more, and on fewer cuts the descent can move H and W
+    jointly, so prune and descend alternate until stable."""
     best = found.best
     if best is None:
         return None
@@ -857,19 +905,22 @@ def _warm_start(model: _Model, fixed: dict | None, objective: str, template: boo
         model.prune(upper, objective)
         return best
     model.prune(upper, objective, quick=True)
-    ranked = sorted(found.per_split.values(), key=lambda v: v[0])
-    starts = [mp for key, mp in ranked if key[0] <= ranked[0][0][0] * START_WITHIN][:MAX_STARTS]
+    if not all(model.candidates.values()):
+        return best
+    point = (model._key(best.energy_fj, best.cycles, objective), best.mapping)
+    screened = sorted((model.improve(mp, objective, rounds=1, known=known) for known, mp in found.per_split.values()),
+                      key=lambda km: km[0])  # stable: ties keep the template's split order
+    point = min([point] + screened[:1], key=lambda km: km[0])
+    starts = [mp for key, mp in screened if key[0] <= screened[0][0][0] * START_WITHIN][:MAX_STARTS]
     for _ in range(4):
-        for mp in [best.mapping] + starts:
+        for mp in dict.fromkeys([point[1]] + starts):  # each start once
             if all(model.candidates.values()):
-                e = model.improve(mp, objective)
-                if _value(e, objective) < _value(best, objective):
-                    best = e
-        model.prune(_value(best, objective), objective)
-        if _value(best, objective) == upper:
+                point = min(point, model.improve(mp, objective), key=lambda km: km[0])
+        model.prune(point[0][0], objective)
+        if point[0][0] == upper:
             break
-        upper, starts = _value(best, objective), []
-    return best
+        upper, starts = point[0][0], []
+    return best if point[1] == best.mapping else evaluate(model.layer, model.hw, point[1])
 
 
 def _value(e: Evaluation, objective: str) -> int:
