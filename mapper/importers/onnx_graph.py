@@ -48,7 +48,7 @@ import onnx.inliner
 from onnx import shape_inference
 
 from mapper.importers.ops import (
-    Unmappable, broadcast_matmul, conv_layers, conv_macs, matmul_layers, transposed_macs,
+    Unmappable, broadcast_matmul, conv_layers, conv_macs, matmul_layers, operand_label, transposed_macs,
 )
 from mapper.layer import WEIGHTS, Layer
 from mapper.workload import UnmappedOp, Workload, WorkloadError, _check_size
@@ -176,14 +176,8 @@ class _Graph:
 
     def operand(self, out: str, a: str, b: str) -> str:
         """The label of `b`, the operand that plays the weights' part in out = a @ b."""
-        src = self.leaves(b)
-        if all(s.startswith("init:") or s == "const" for s in src):
-            return WEIGHTS
-        role = "values" if self.from_softmax(a) else "keys" if self.to_softmax(out) else "activation"
-        fed = any(s.startswith("input:") and s[6:] != self.first_input for s in src)
-        if fed and role != "activation":
-            return {"keys": "K-cache", "values": "V-cache"}[role]
-        return role
+        return operand_label(set(self.leaves(b)), "init", self.first_input,
+                             lambda: self.from_softmax(a), lambda: self.to_softmax(out))
 
     def weight_name(self, b: str) -> str | None:
         """The module-path name of a single, named initializer ("layer1.0.conv1")."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import Callable
 
 from mapper.layer import WEIGHTS, Layer
 
@@ -162,3 +163,20 @@ def broadcast_matmul(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> tupl
         else:
             groups *= max(a, b)
     return groups, rows, inner, cols
+
+
+def operand_label(sources: set[str], trained: str, first_input: str | None,
+                  from_softmax: Callable[[], bool], to_softmax: Callable[[], bool]) -> str:
+    """What the second operand `b` of out = a @ b is, from what it is made of: `sources`
+    are "<trained>:<name>" (a parameter or initializer), "const", "input:<name>" (a graph
+    input) or "computed". Trained and constant only: "weights". Otherwise an activation:
+    "values" if `a` comes from a softmax, "keys" if `out` flows into one, else
+    "activation"; keys or values fed by a graph input other than the first are the
+    "K-cache" / "V-cache"."""
+    if all(s.startswith(trained + ":") or s == "const" for s in sources):
+        return WEIGHTS
+    role = "values" if from_softmax() else "keys" if to_softmax() else "activation"
+    fed = any(s.startswith("input:") and s[6:] != first_input for s in sources)
+    if fed and role != "activation":
+        return {"keys": "K-cache", "values": "V-cache"}[role]
+    return role

@@ -17,8 +17,6 @@ are a *K-cache* / *V-cache*.
 from __future__ import annotations
 
 import contextlib
-import copy
-import itertools
 import logging
 import math
 import operator
@@ -30,7 +28,7 @@ from typing import Any
 
 from mapper.importers import load_torch
 from mapper.importers.ops import (
-    Unmappable, broadcast_matmul, conv_layers, conv_macs, matmul_layers, transposed_macs,
+    Unmappable, broadcast_matmul, conv_layers, conv_macs, matmul_layers, operand_label, transposed_macs,
 )
 from mapper.layer import WEIGHTS, Layer
 from mapper.workload import UnmappedOp, Workload, WorkloadError, _check_size
@@ -128,7 +126,7 @@ def capture(module: nn.Module, args: tuple, model_name: str) -> Any:
 
 def _capture(module: nn.Module, args: tuple, model_name: str, run: Any) -> Any:
     """`run` (export and lower) on meta copies, else on CPU zeros; a failure is a WorkloadError."""
-    from mapper.importers.torch_fx import _meta_copy
+    from mapper.importers.torch_fx import _cpu_copy, _meta_copy
 
     try:
         with torch.no_grad():
@@ -136,11 +134,8 @@ def _capture(module: nn.Module, args: tuple, model_name: str, run: Any) -> Any:
     except Exception:  # noqa: BLE001 - any failure: retry the slow, real way below
         pass
     try:
-        cpu = copy.deepcopy(module)
-        if any(t.is_meta for t in itertools.chain(cpu.parameters(), cpu.buffers())):
-            cpu = cpu.to_empty(device="cpu")
         with torch.no_grad():
-            return run(cpu, torch.utils._pytree.tree_map(_to_cpu, args))
+            return run(_cpu_copy(module), torch.utils._pytree.tree_map(_to_cpu, args))
     except Exception as e:  # noqa: BLE001
         shapes = ", ".join(str(tuple(t.shape)) for t in torch.utils._pytree.tree_leaves(args)
                            if isinstance(t, torch.Tensor))
@@ -203,14 +198,8 @@ class _Graph:
 
     def operand(self, node: Any, a: Any, b: Any) -> str:
         """The label of `b`, the operand that plays the weights' part in out = a @ b."""
-        src = self.leaves(b)
-        if all(s.startswith("param:") or s == "const" for s in src):
-            return WEIGHTS
-        role = "values" if self.from_softmax(a) else "keys" if self.to_softmax(node) else "activation"
-        fed = any(s.startswith("input:") and s[6:] != self.first_input for s in src)
-        if fed and role != "activation":
-            return {"keys": "K-cache", "values": "V-cache"}[role]
-        return role
+        return operand_label(self.leaves(b), "param", self.first_input,
+                             lambda: self.from_softmax(a), lambda: self.to_softmax(node))
 
     def param_numel(self, node: Any, depth: int = 64) -> int | None:
         """The largest trained tensor (elements) `node` is a view of, if it is made of

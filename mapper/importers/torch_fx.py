@@ -34,6 +34,14 @@ def _meta_copy(module: nn.Module) -> nn.Module:
     return copy.deepcopy(module, memo)
 
 
+def _cpu_copy(module: nn.Module) -> nn.Module:
+    """A CPU copy to run for real when meta tensors cannot (uninitialised if built on meta)."""
+    cpu = copy.deepcopy(module)
+    if any(t.is_meta for t in itertools.chain(cpu.parameters(), cpu.buffers())):
+        cpu = cpu.to_empty(device="cpu")
+    return cpu
+
+
 class _ShapeRecorder(torch.fx.Interpreter):
     """Runs the graph and keeps each node's output shape (quietly, unlike ShapeProp)."""
 
@@ -75,10 +83,7 @@ def _traced(module: nn.Module, input_shape: tuple[int, ...], model_name: str) ->
     except Exception:  # noqa: BLE001 - any failure: retry the slow, real way below
         pass
     try:
-        cpu = copy.deepcopy(module)
-        if any(t.is_meta for t in itertools.chain(cpu.parameters(), cpu.buffers())):
-            cpu = cpu.to_empty(device="cpu")
-        return run(cpu, torch.zeros(input_shape))
+        return run(_cpu_copy(module), torch.zeros(input_shape))
     except torch.fx.proxy.TraceError as e:
         raise WorkloadError(
             f"model {model_name!r}: torch.fx cannot trace its forward ({e}). Make forward "
