@@ -101,6 +101,20 @@ class Workload:
             "skipped_ops": dict(self.skipped), "skipped_elements": dict(self.skipped_elements)}
 
 
+def imported(model: str, layers: list[Layer], unmapped: tuple[UnmappedOp, ...], skipped: dict[str, int],
+             elements: dict[str, int], *, where: str, fix: str, resolution: int | None = None,
+             inputs: tuple = ()) -> Workload:
+    """An importer's result (torch or ONNX); a model without a single layer is refused,
+    naming what was found in it (`where`: the model or file; `fix`: what to do)."""
+    if not layers:
+        listed = "; ".join(f"{u.op} x{u.count}: {u.macs:,} MACs, {u.reason}" for u in unmapped) or "none"
+        free = ", ".join(sorted(skipped)) or "none"
+        raise WorkloadError(f"{where}: no convolution or matrix product that the layer model can hold (unmapped "
+                            f"MAC ops: {listed}; ops without MACs: {free}). {fix}")
+    return Workload(model=model, resolution=resolution, layers=layers, skipped=skipped, unmapped=unmapped,
+                    skipped_elements=elements, inputs=inputs)
+
+
 # --------------------------------------------------------------------------------------
 # Layer construction and validation (shared by the spec string and the YAML loader)
 # --------------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ from mapper.importers.ops import (
     Unmappable, broadcast_matmul, conv_layers, conv_macs, matmul_layers, operand_label, transposed_macs,
 )
 from mapper.layer import WEIGHTS, Layer
-from mapper.workload import UnmappedOp, Workload, WorkloadError, _check_size
+from mapper.workload import UnmappedOp, Workload, WorkloadError, _check_size, imported
 
 # Ops that only move, view or re-type data: an operand's origin is looked for through them
 # (through their first input only, except Concat and Mul/Div).
@@ -865,16 +865,10 @@ class _Extractor:
     def workload(self) -> Workload:
         unmapped = tuple(UnmappedOp(op=op, count=c, macs=m, reason=f"{reason} (first at node {where!r})")
                          for (op, reason), (c, m, where) in self.unmapped.items())
-        if not self.layers:
-            listed = "; ".join(f"{u.op} x{u.count}: {u.macs:,} MACs, {u.reason}" for u in unmapped) or "none"
-            free = ", ".join(sorted(self.skipped)) or "none"
-            raise WorkloadError(
-                f"{self.path}: no convolution or matrix product that the layer model can hold (unmapped MAC "
-                f"ops: {listed}; ops without MACs: {free}). Use 1-D/2-D Conv, ConvTranspose, Gemm or MatMul, "
-                f"or describe the layers in a YAML layer list.")
         inputs = tuple(self.g.shape(i) or () for i in self.g.inputs)
-        return Workload(model=self.model, resolution=None, layers=self.layers, skipped=self.skipped,
-                        unmapped=unmapped, skipped_elements=self.elements, inputs=inputs)
+        return imported(self.model, self.layers, unmapped, self.skipped, self.elements, where=str(self.path),
+                        inputs=inputs, fix="Use 1-D/2-D Conv, ConvTranspose, Gemm or MatMul, or describe the "
+                        "layers in a YAML layer list.")
 
 
 def _einsum_macs(eq: str, shapes: list[tuple[int, ...]]) -> int | None:

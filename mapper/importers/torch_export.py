@@ -31,7 +31,7 @@ from mapper.importers.ops import (
     Unmappable, broadcast_matmul, conv_layers, conv_macs, matmul_layers, operand_label, transposed_macs,
 )
 from mapper.layer import WEIGHTS, Layer
-from mapper.workload import UnmappedOp, Workload, WorkloadError, _check_size
+from mapper.workload import UnmappedOp, Workload, WorkloadError, _check_size, imported
 
 torch = load_torch()
 nn = torch.nn
@@ -346,15 +346,9 @@ class _Extractor:
     def workload(self, resolution: int | None, inputs: tuple) -> Workload:
         unmapped = tuple(UnmappedOp(op=op, count=c, macs=m, reason=f"{reason} (first at {path or 'top level'})")
                          for (op, reason), (c, m, path) in self.unmapped.items())
-        if not self.layers:
-            listed = "; ".join(f"{u.op}: {u.macs:,} MACs, {u.reason}" for u in unmapped) or "none"
-            free = ", ".join(sorted(self.skipped)) or "none"
-            raise WorkloadError(
-                f"model {self.model!r}: no convolution or matrix product that the layer model can hold "
-                f"(unmapped MAC ops: {listed}; ops without MACs: {free}). Use 1-D/2-D convolutions or "
-                f"matmuls, or a YAML layer list.")
-        return Workload(model=self.model, resolution=resolution, layers=self.layers, skipped=self.skipped,
-                        unmapped=unmapped, skipped_elements=self.elements, inputs=inputs)
+        return imported(self.model, self.layers, unmapped, self.skipped, self.elements,
+                        where=f"model {self.model!r}", resolution=resolution, inputs=inputs,
+                        fix="Use 1-D/2-D convolutions or matmuls, or a YAML layer list.")
 
 
 def extract(module: nn.Module, args: tuple, model_name: str = "model", resolution: int | None = None,
