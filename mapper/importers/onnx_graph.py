@@ -48,10 +48,10 @@ import onnx.inliner
 from onnx import shape_inference
 
 from mapper.importers.ops import (
-    Unmappable, broadcast_matmul, conv_layers, conv_macs, matmul_layers, operand_label, transposed_macs,
+    Found, Unmappable, broadcast_matmul, conv_layers, conv_macs, matmul_layers, operand_label, transposed_macs,
 )
-from mapper.layer import WEIGHTS, Layer
-from mapper.workload import UnmappedOp, Workload, WorkloadError, _check_size, imported
+from mapper.layer import WEIGHTS
+from mapper.workload import UnmappedOp, Workload, WorkloadError, imported
 
 # Ops that only move, view or re-type data: an operand's origin is looked for through them
 # (through their first input only, except Concat and Mul/Div).
@@ -514,18 +514,13 @@ def _check_defined(path: Path, model: onnx.ModelProto) -> None:
 
 
 # ------------------------------------------------------------------ the walk
-class _Extractor:
+class _Extractor(Found):
     def __init__(self, path: Path, model: onnx.ModelProto, shaped: onnx.ModelProto, model_name: str,
                  raw: onnx.ModelProto) -> None:
+        super().__init__(model_name, str(path))
         self.path = path
         self.raw = raw  # as read (weights dropped), for onnx's own diagnosis
         self.g = _Graph(model, shaped)
-        self.model = model_name
-        self.layers: list[Layer] = []
-        self.unmapped: dict[tuple[str, str], list] = {}
-        self.skipped: dict[str, int] = {}
-        self.elements: dict[str, int] = {}
-        self.calls: dict[str, int] = {}
         self.graph = model.graph
 
     # ---------------------------------------------------------------- helpers
@@ -563,10 +558,6 @@ class _Extractor:
             return re.sub(r"^\[ShapeInferenceError\] Inference error\(s\): ", "", msg)[:300]
         return ""
 
-    def name(self, base: str) -> str:
-        self.calls[base] = self.calls.get(base, 0) + 1
-        return base if self.calls[base] == 1 else f"{base}@{self.calls[base]}"
-
     def base_name(self, node: onnx.NodeProto, b: str | None, operand: str, label: str) -> str:
         if operand == WEIGHTS and b is not None:
             weight = self.g.weight_name(b) or self.bias_name(node)
@@ -590,11 +581,6 @@ class _Extractor:
         if bias not in self.g.inits or len(self.g.shapes.get(bias) or ()) != 1 or _GENERATED.fullmatch(bias):
             return None
         return re.sub(r"[._]bias$", "", bias) if re.search(r"[._]bias$", bias) else None
-
-    def add(self, layers: list[Layer]) -> None:
-        for lay in layers:
-            _check_size(lay, f"{self.path}, layer {lay.name!r}")
-        self.layers += layers
 
     def unmap(self, node: onnx.NodeProto, macs: int, reason: str, op: str | None = None) -> None:
         entry = self.unmapped.setdefault((op or node.op_type, reason), [0, 0, node.name or node.output[0]])

@@ -27,6 +27,31 @@ from typing import Callable
 from mapper.layer import WEIGHTS, Layer
 
 
+class Found:
+    """What an importer collects while it walks a graph once: the layers in order (a name
+    used again gets "@2", "@3", ...), the unmapped MAC ops by (op, reason) as
+    [count, MACs, first place], and the ops without MACs with their output elements."""
+
+    def __init__(self, model: str, where: str) -> None:
+        self.model = model
+        self.where = where  # the model or file, for messages
+        self.layers: list[Layer] = []
+        self.unmapped: dict[tuple[str, str], list] = {}
+        self.skipped: dict[str, int] = {}
+        self.elements: dict[str, int] = {}
+        self.calls: dict[str, int] = {}
+
+    def name(self, base: str) -> str:
+        self.calls[base] = self.calls.get(base, 0) + 1
+        return base if self.calls[base] == 1 else f"{base}@{self.calls[base]}"
+
+    def add(self, layers: list[Layer]) -> None:
+        from mapper.workload import _check_size
+        for lay in layers:
+            _check_size(lay, f"{self.where}, layer {lay.name!r}")
+        self.layers += layers
+
+
 class Unmappable(Exception):
     """The op carries MACs the layer model cannot hold; the message says why."""
 

@@ -28,10 +28,10 @@ from typing import Any
 
 from mapper.importers import load_torch
 from mapper.importers.ops import (
-    Unmappable, broadcast_matmul, conv_layers, conv_macs, matmul_layers, operand_label, transposed_macs,
+    Found, Unmappable, broadcast_matmul, conv_layers, conv_macs, matmul_layers, operand_label, transposed_macs,
 )
-from mapper.layer import WEIGHTS, Layer
-from mapper.workload import UnmappedOp, Workload, WorkloadError, _check_size, imported
+from mapper.layer import WEIGHTS
+from mapper.workload import UnmappedOp, Workload, WorkloadError, imported
 
 torch = load_torch()
 nn = torch.nn
@@ -240,21 +240,12 @@ def _module(node: Any) -> tuple[str, str]:
 
 
 # ------------------------------------------------------------------ ops -> layers
-class _Extractor:
+class _Extractor(Found):
     """Walks the graph once: layers, unmapped MAC ops, and counted non-MAC ops."""
 
     def __init__(self, ep: Any, model_name: str) -> None:
+        super().__init__(model_name, f"model {model_name!r}")
         self.g = _Graph(ep)
-        self.model = model_name
-        self.layers: list[Layer] = []
-        self.unmapped: dict[tuple[str, str], list] = {}
-        self.skipped: dict[str, int] = {}
-        self.elements: dict[str, int] = {}
-        self.calls: dict[str, int] = {}
-
-    def name(self, base: str) -> str:
-        self.calls[base] = self.calls.get(base, 0) + 1
-        return base if self.calls[base] == 1 else f"{base}@{self.calls[base]}"
 
     def base_name(self, node: Any, b: Any, label: str) -> str:
         path, typ = _module(node)
@@ -285,11 +276,6 @@ class _Extractor:
             elif name != "getitem" and not name.startswith("sym_"):
                 self.skipped[name] = self.skipped.get(name, 0) + 1
                 self.elements[name] = self.elements.get(name, 0) + _numel(node)
-
-    def add(self, layers: list[Layer]) -> None:
-        for lay in layers:
-            _check_size(lay, f"model {self.model!r}, layer {lay.name!r}")
-        self.layers += layers
 
     def conv(self, node: Any) -> None:
         x, w, _bias, stride, padding, dilation, transposed, output_padding, groups = node.args[:9]
